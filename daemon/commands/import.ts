@@ -1,0 +1,28 @@
+/** `stagex-node import`: envelopes from files and directories, each validated on its own. */
+import type { Command } from 'commander';
+import { EXIT, type CommandEnv } from '../cli.ts';
+import { loadContext, withStore } from '../context.ts';
+import { importFiles } from '../ingest.ts';
+import { table } from '../format.ts';
+import { configPath } from './args.ts';
+
+export function registerImport(program: Command, env: CommandEnv): void {
+  program
+    .command('import')
+    .description('import DSSE envelopes from files or directories; bad files are reported, good ones imported')
+    .argument('<paths...>', 'files or directories')
+    .option('--json', 'print JSON')
+    .action(async (paths: string[], options: { json?: boolean }, command: Command) => {
+      const context = await loadContext(configPath(command));
+      const outcomes = await withStore(context, (store) => importFiles(paths, store, context.policy));
+      const failed = outcomes.filter((o) => o.result === 'error').length;
+      if (failed > 0) env.setExit(EXIT.pending);
+      if (options.json) {
+        env.io.out(JSON.stringify({ outcomes }));
+        return;
+      }
+      env.io.out(table(['RESULT', 'FILE', 'DETAIL'], outcomes.map((o) => [o.result, o.file, o.result === 'error' ? o.error : o.hash])));
+      const count = (r: string) => outcomes.filter((o) => o.result === r).length;
+      env.io.out(`${count('added')} added, ${count('present')} already present, ${failed} failed`);
+    });
+}

@@ -1,0 +1,56 @@
+/** `stagex-node init`: a signing key and a config in a directory (DESIGN section 8). */
+import { mkdir, writeFile, access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { toHex } from '../../protocol/encoding.ts';
+import { DaemonError } from '../errors.ts';
+import { configSchema, type ConfigFile } from '../config.ts';
+import { createSigningKey } from '../keyfile.ts';
+import type { Command } from 'commander';
+import type { CommandEnv } from '../cli.ts';
+
+export const CONFIG_NAME = 'config.json';
+export const KEY_NAME = 'signing-key.pem';
+
+export interface InitResult {
+  config: string;
+  keyid: string;
+  publicKey: string;
+}
+
+/** Creates `dir` with a 0600 key and a config trusting only that key (threshold 1). */
+export async function init(dir: string, name: string, networkId: string): Promise<InitResult> {
+  const root = resolve(dir);
+  const configPath = join(root, CONFIG_NAME);
+  if (await exists(configPath)) throw new DaemonError('EXISTS', `${configPath} already exists; refusing to overwrite it`);
+  if (await exists(join(root, KEY_NAME))) throw new DaemonError('EXISTS', `${join(root, KEY_NAME)} already exists; refusing to overwrite it`);
+  const draft = { name, networkId, signingKey: KEY_NAME, trust: { threshold: 1, keys: [{ name, publicKey: '0'.repeat(64) }] } };
+  const checked = configSchema.safeParse(draft);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new DaemonError('USAGE', `init: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const signer = await createSigningKey(join(root, KEY_NAME));
+  const publicKey = toHex(signer.publicKey);
+  const config: ConfigFile = { ...draft, trust: { threshold: 1, keys: [{ name, publicKey }], revoked: [] }, store: 'store' };
+  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
+  return { config: configPath, keyid: signer.keyid, publicKey };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+export function registerInit(program: Command, env: CommandEnv): void {
+  program
+    .command('init')
+    .description('create a signing key (mode 0600) and a config in a directory')
+    .argument('[dir]', 'directory to create', '.')
+    .requiredOption('--name <name>', 'this reproducer\'s name (shown to other nodes)')
+    .option('--network-id <id>', 'network id shared by all peers', 'stagex')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, options: { name: string; networkId: string; json?: boolean }) => {
+      const result = await init(dir, options.name, options.networkId);
+      env.io.out(options.json ? JSON.stringify(result) : `created ${result.config}\nkeyid      ${result.keyid}\npublic key ${result.publicKey}`);
+    });
+}

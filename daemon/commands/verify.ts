@@ -1,0 +1,66 @@
+/**
+ * `stagex-node verify`: is this image digest, or this release manifest, trustworthy, and who
+ * says so? Exit 0 trusted, 1 pending or unknown, 2 conflict (DESIGN section 8).
+ */
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { EXIT, type CommandEnv } from '../cli.ts';
+import { loadContext, withStore } from '../context.ts';
+import { verifyManifest } from '../../store/queries.ts';
+import type { ManifestEntry, ManifestVerdict, EntryVerdict } from '../../protocol/manifest.ts';
+import { readManifest } from '../manifest-files.ts';
+import { configPath, digestArg, imageArg } from './args.ts';
+import { short, table } from '../format.ts';
+import { DaemonError } from '../errors.ts';
+
+const REF = /^([^@\s]+)@(?:sha256:)?([^@\s]+)$/;
+
+/** `image@sha256:hex` as one manifest entry, or the entries of a digests file or directory. */
+export async function entriesOf(target: string): Promise<ManifestEntry[]> {
+  const ref = REF.exec(target);
+  if (ref && !(await stat(target).catch(() => undefined))) {
+    return [{ image: imageArg(ref[1]!, 'verify <ref>'), digest: digestArg(ref[2]!, 'verify <ref>'), where: 'command line' }];
+  }
+  if (!(await stat(target).catch(() => undefined))) {
+    throw new DaemonError('USAGE', `verify: expected <stage-name>@sha256:<hex> or a digests file or directory, got ${JSON.stringify(target)}`);
+  }
+  return readManifest(target);
+}
+
+export function exitCodeOf(verdict: ManifestVerdict): number {
+  if (verdict.failing.some((e) => !e.holds && e.reason === 'conflict')) return EXIT.conflict;
+  return verdict.trusted ? EXIT.ok : EXIT.pending;
+}
+
+function why(entry: EntryVerdict): string {
+  if (entry.holds) return `trusted (${entry.via === 'engine' ? `engine digest of canonical ${short(entry.trusted)}` : 'canonical digest'})`;
+  switch (entry.reason) {
+    case 'unknown': return 'unknown: no attestation for this image';
+    case 'pending': return `pending: ${entry.count} of ${entry.threshold} signers`;
+    case 'conflict': return `CONFLICT: signers disagree (${entry.digests.map(short).join(' vs ')})`;
+    case 'digest-differs': return `digest differs: trusted digest is ${entry.trusted}`;
+  }
+}
+
+export function registerVerify(program: Command, env: CommandEnv): void {
+  program
+    .command('verify')
+    .description('decide an image digest (<stage-name>@sha256:<hex>) or a release manifest (digests file or directory)')
+    .argument('<target>', 'image reference, digests file, or directory of digests/*.txt')
+    .option('--json', 'print JSON')
+    .option('--all', 'list every entry, not only those that do not hold')
+    .action(async (target: string, options: { json?: boolean; all?: boolean }, command: Command) => {
+      const entries = await entriesOf(target);
+      const context = await loadContext(configPath(command));
+      const verdict = await withStore(context, (store) => verifyManifest(store, context.policy, entries));
+      env.setExit(exitCodeOf(verdict));
+      if (options.json) {
+        env.io.out(JSON.stringify(verdict));
+        return;
+      }
+      const shown = options.all || entries.length === 1 ? verdict.entries : verdict.failing;
+      if (shown.length) env.io.out(table(['IMAGE', 'DIGEST', 'VERDICT', 'WHERE'], shown.map((e) => [e.image, short(e.digest), why(e), e.where])));
+      const held = verdict.entries.length - verdict.failing.length;
+      env.io.out(`${verdict.trusted ? 'TRUSTED' : exitCodeOf(verdict) === EXIT.conflict ? 'CONFLICT' : 'NOT TRUSTED'}: ${held} of ${verdict.entries.length} entries hold (threshold ${context.policy.threshold} of ${context.policy.voters.size})`);
+    });
+}

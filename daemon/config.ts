@@ -1,0 +1,110 @@
+/**
+ * The node's configuration: one JSON file validated by zod (DESIGN section 8). Relative paths
+ * are taken from the config file's directory. An error names the field path, the bad value and
+ * what was expected; nothing starts before the whole file is valid.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { describeValue } from '../protocol/errors.ts';
+import { DaemonError } from './errors.ts';
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex characters`);
+
+const trustSchema = z.strictObject({
+  threshold: z.int().min(1),
+  keys: z.array(z.strictObject({ name: z.string().min(1).max(64), publicKey: hex(32) })).min(1),
+  revoked: z.array(hex(32)).default([]),
+});
+
+const networkSchema = z.strictObject({
+  listen: z.array(z.string().startsWith('/', 'expected a multiaddr such as /ip4/127.0.0.1/tcp/4001')).default(['/ip4/127.0.0.1/tcp/0']),
+  bootstrap: z.array(z.string().regex(/^\/.+\/p2p\/[A-Za-z0-9]+$/, 'expected a multiaddr ending in /p2p/<peer id>')).default([]),
+  identityKey: z.string().min(1).default('peer-identity.key'),
+});
+
+const builderSchema = z.strictObject({
+  engine: z.enum(['docker', 'podman']).default('docker'),
+  socket: z.string().min(1).default('/var/run/docker.sock'),
+  tree: z.string().min(1).default('.'),
+  assign: z.union([z.literal('auto'), z.array(z.string().min(1))]).default([]),
+  replicas: z.int().min(1).optional(),
+  cache: z.string().min(1).default('cache'),
+  outputs: z.string().min(1).default('outputs'),
+});
+
+const apiSchema = z.strictObject({
+  listen: z.string().regex(/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$|^\//, 'expected a loopback host:port (127.0.0.1:7780) or an absolute unix socket path').default('127.0.0.1:7780'),
+});
+
+export const configSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, dot, underscore or dash'),
+  networkId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'expected 1-64 lowercase letters, digits or dashes'),
+  signingKey: z.string().min(1),
+  trust: trustSchema,
+  store: z.string().min(1).default('store'),
+  network: networkSchema.default(networkSchema.parse({})),
+  builder: builderSchema.default(builderSchema.parse({})),
+  api: apiSchema.default(apiSchema.parse({})),
+});
+export type ConfigFile = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & { file: string; dir: string };
+
+/** Reads, validates and resolves the config file; DaemonError CONFIG_NOT_FOUND or BAD_CONFIG. */
+export async function loadConfig(file: string): Promise<Config> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new DaemonError('CONFIG_NOT_FOUND', `config ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make one with \`stagex-node init\``);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DaemonError('BAD_CONFIG', `config ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  return parseConfig(json, path);
+}
+
+/** Validates a parsed config object; paths in it are resolved against the file's directory. */
+export function parseConfig(json: unknown, path: string): Config {
+  const parsed = configSchema.safeParse(withoutComments(json));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const at = issue.path.join('.') || '(root)';
+      const value = valueAt(json, issue.path);
+      return `  ${at}: ${issue.message}${value === undefined ? '' : `, got ${describeValue(value)}`}`;
+    });
+    throw new DaemonError('BAD_CONFIG', `config ${path}: ${lines.length} problem(s):\n${lines.join('\n')}`);
+  }
+  const dir = dirname(path);
+  const config = parsed.data;
+  const at = (p: string) => resolve(dir, p);
+  return {
+    ...config,
+    file: path,
+    dir,
+    signingKey: at(config.signingKey),
+    store: at(config.store),
+    network: { ...config.network, identityKey: at(config.network.identityKey) },
+    builder: { ...config.builder, tree: at(config.builder.tree), cache: at(config.builder.cache), outputs: at(config.builder.outputs) },
+  };
+}
+
+/** Keys starting with "//" are comments (JSON has none): config.example.json documents fields so. */
+function withoutComments(json: unknown): unknown {
+  if (Array.isArray(json)) return json.map(withoutComments);
+  if (json === null || typeof json !== 'object') return json;
+  return Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith('//')).map(([k, v]) => [k, withoutComments(v)]));
+}
+
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let value = json;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}

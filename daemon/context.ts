@@ -1,0 +1,47 @@
+/**
+ * Everything a command needs from a config: the validated config, the compiled trust policy,
+ * the node's signer and, on demand, the store. Config and key errors surface before anything
+ * is opened.
+ */
+import { fromHex } from '../protocol/encoding.ts';
+import type { Signer } from '../protocol/keys.ts';
+import { compileTrust, type TrustPolicy } from '../protocol/trust.ts';
+import { AttestationStore } from '../store/store.ts';
+import { loadConfig, type Config } from './config.ts';
+import { DaemonError } from './errors.ts';
+import { loadSigningKey } from './keyfile.ts';
+import { StagexError } from '../protocol/errors.ts';
+
+export interface NodeContext {
+  config: Config;
+  policy: TrustPolicy;
+  signer: Signer;
+}
+
+export async function loadContext(configFile: string): Promise<NodeContext> {
+  const config = await loadConfig(configFile);
+  const signer = await loadSigningKey(config.signingKey);
+  let policy: TrustPolicy;
+  try {
+    policy = compileTrust({
+      threshold: config.trust.threshold,
+      keys: config.trust.keys.map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey, `trust.keys (${k.name}).publicKey`, 32) })),
+      revoked: config.trust.revoked,
+      extraKnown: [signer.publicKey],
+    }, `config ${config.file}: trust`);
+  } catch (error) {
+    if (error instanceof StagexError) throw new DaemonError('BAD_CONFIG', error.message, { cause: error });
+    throw error;
+  }
+  return { config, policy, signer };
+}
+
+/** Opens the store a context names, runs `work`, and always closes it. */
+export async function withStore<T>(context: NodeContext, work: (store: AttestationStore) => Promise<T>): Promise<T> {
+  const store = await AttestationStore.open(context.config.store);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}

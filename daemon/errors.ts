@@ -1,0 +1,18 @@
+/** Errors of the daemon shell: configuration, files, CLI usage. */
+import { StagexError } from '../protocol/errors.ts';
+
+export type DaemonErrorCode =
+  | 'CONFIG_NOT_FOUND'
+  | 'BAD_CONFIG'
+  | 'KEY_FILE_MODE'
+  | 'KEY_FILE'
+  | 'EXISTS'
+  | 'USAGE'
+  | 'NOT_FOUND';
+
+export class DaemonError extends StagexError<DaemonErrorCode> {
+  constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'DaemonError';
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Importing envelopes from files (`stagex-node import`): each file is read, validated and
+ * stored on its own, so one bad file is reported and the good ones still go in.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
+import { readAttestation } from '../protocol/attestation.ts';
+import { StagexError } from '../protocol/errors.ts';
+import type { TrustPolicy } from '../protocol/trust.ts';
+import type { AttestationStore } from '../store/store.ts';
+
+export type ImportOutcome =
+  | { file: string; result: 'added' | 'present'; hash: string }
+  | { file: string; result: 'error'; code: string; error: string };
+
+/** Files named by `paths`: files as given, directories walked (sorted, hidden entries skipped). */
+export async function listFiles(paths: readonly string[]): Promise<{ files: string[]; missing: ImportOutcome[] }> {
+  const files: string[] = [];
+  const missing: ImportOutcome[] = [];
+  const walk = async (path: string): Promise<void> => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) {
+      missing.push({ file: path, result: 'error', code: 'NOT_FOUND', error: `${path}: no such file or directory` });
+    } else if (info.isDirectory()) {
+      const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
+      for (const name of names) await walk(join(path, name));
+    } else if (info.isFile()) {
+      files.push(path);
+    }
+  };
+  for (const path of paths) await walk(path);
+  return { files, missing };
+}
+
+export async function importFiles(paths: readonly string[], store: AttestationStore, policy: TrustPolicy): Promise<ImportOutcome[]> {
+  const { files, missing } = await listFiles(paths);
+  const outcomes: ImportOutcome[] = [...missing];
+  for (const file of files) outcomes.push(await importFile(file, store, policy));
+  return outcomes;
+}
+
+async function importFile(file: string, store: AttestationStore, policy: TrustPolicy): Promise<ImportOutcome> {
+  const { size } = await stat(file);
+  if (size > MAX_ENVELOPE_BYTES) {
+    return { file, result: 'error', code: 'BAD_ENVELOPE', error: `${file}: envelope too large: expected at most ${MAX_ENVELOPE_BYTES} bytes, got ${size}` };
+  }
+  try {
+    const attestation = readAttestation(new Uint8Array(await readFile(file)), policy, file);
+    return { file, result: await store.put(attestation), hash: attestation.hash };
+  } catch (error) {
+    if (error instanceof StagexError) return { file, result: 'error', code: error.code, error: error.message };
+    throw error;
+  }
+}

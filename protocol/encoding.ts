@@ -1,0 +1,56 @@
+/** Byte encodings and hashes shared by every protocol module. Pure: no I/O. */
+import { createHash } from 'node:crypto';
+import { ProtocolError } from './errors.ts';
+
+const HEX = /^[0-9a-f]*$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+/** Lowercase hex sha256 of bytes or a UTF-8 string. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Decodes lowercase hex of an exact byte length (when given); anything else is BAD_ENCODING. */
+export function fromHex(text: string, what: string, bytes?: number): Uint8Array {
+  if (!HEX.test(text) || text.length % 2 !== 0 || (bytes !== undefined && text.length !== bytes * 2)) {
+    const expected = bytes === undefined ? 'lowercase hex' : `${bytes * 2} lowercase hex characters`;
+    throw new ProtocolError('BAD_ENCODING', `${what}: expected ${expected}, got ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+/**
+ * Decodes standard or URL-safe base64 (DSSE allows both), padded or not. Node's decoder skips
+ * characters it does not know, so the alphabet is checked first: a typo is an error, not data.
+ */
+export function fromBase64(text: string, what: string): Uint8Array {
+  if ((!BASE64.test(text) && !BASE64URL.test(text)) || text.replace(/=+$/, '').length % 4 === 1) {
+    throw new ProtocolError('BAD_ENCODING', `${what}: expected standard or URL-safe base64, got ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  return new Uint8Array(Buffer.from(text, BASE64.test(text) ? 'base64' : 'base64url'));
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units (JavaScript's default sort), no
+ * spaces, arrays in order. Used for input digests (DESIGN section 2) and canonical configs.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new ProtocolError('BAD_ENCODING', `canonical JSON: cannot encode ${typeof value}`);
+    return text;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}

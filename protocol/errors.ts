@@ -1,0 +1,38 @@
+/**
+ * Errors of the pure protocol layer. One class, a typed code per kind, so callers and tests
+ * branch on `code`, never on message text. Messages say what, where, and "expected X, got Y".
+ */
+export type ProtocolErrorCode =
+  | 'BAD_ENCODING'
+  | 'BAD_KEY'
+  | 'BAD_SIGNATURE'
+  | 'BAD_ENVELOPE'
+  | 'UNSUPPORTED_PAYLOAD_TYPE'
+  | 'BAD_STATEMENT'
+  | 'UNKNOWN_SIGNER'
+  | 'BAD_TRUST_POLICY'
+  | 'BAD_MANIFEST'
+  | 'BAD_PACKAGE'
+  | 'BAD_TREE';
+
+export class StagexError<C extends string = string> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StagexError';
+    this.code = code;
+  }
+}
+
+export class ProtocolError extends StagexError<ProtocolErrorCode> {
+  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Shortens a value for an error message: what was received, without flooding a log. */
+export function describeValue(value: unknown, max = 80): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} chars)` : text;
+}

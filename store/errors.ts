@@ -1,0 +1,18 @@
+/** Errors of the attestation store. */
+import { StagexError } from '../protocol/errors.ts';
+
+export type StoreErrorCode = 'STORE_OPEN_FAILED' | 'STORE_CLOSED';
+
+export class StoreError extends StagexError<StoreErrorCode> {
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** A stored value that could not be read back: reported to the caller, never thrown through. */
+export interface StoreProblem {
+  sublevel: string;
+  key: string;
+  problem: string;
+}

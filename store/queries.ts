@@ -1,0 +1,59 @@
+/**
+ * Questions users ask the store, answered with range reads and the pure verdict functions
+ * (DESIGN sections 5 and 7). Shared by the CLI and the local API.
+ */
+import { decide, type Verdict } from '../protocol/threshold.ts';
+import { decideManifest, type ManifestEntry, type ManifestVerdict } from '../protocol/manifest.ts';
+import type { TrustPolicy } from '../protocol/trust.ts';
+import type { Vote } from '../protocol/attestation.ts';
+import type { StoreProblem } from './errors.ts';
+import type { AttestationStore, VoteQuery } from './store.ts';
+
+export interface VerdictResult {
+  verdicts: Verdict[];
+  problems: StoreProblem[];
+}
+
+/** Verdicts of every identity matching the query (an image, or all). */
+export async function verdictsFor(store: AttestationStore, policy: TrustPolicy, query: VoteQuery = {}): Promise<VerdictResult> {
+  const { votes, problems } = await store.votes(query);
+  return { verdicts: decide(votes, policy), problems };
+}
+
+/** Decides a manifest: one range read over its images, then the pure verdicts. */
+export async function verifyManifest(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<ManifestVerdict & { problems: StoreProblem[] }> {
+  const { votes, problems } = await store.votesForImages(entries.map((e) => e.image));
+  const byImage = new Map<string, Verdict[]>();
+  for (const verdict of decide(votes, policy)) {
+    const list = byImage.get(verdict.identity.image);
+    if (list) list.push(verdict);
+    else byImage.set(verdict.identity.image, [verdict]);
+  }
+  return { ...decideManifest(entries, (image) => byImage.get(image) ?? []), problems };
+}
+
+/** Votes whose canonical or engine digest is `digest`, and the verdicts of their identities. */
+export async function queryDigest(store: AttestationStore, policy: TrustPolicy, digest: string): Promise<VerdictResult & { votes: Vote[] }> {
+  const { votes, problems } = await store.votesByDigest(digest);
+  const verdicts: Verdict[] = [];
+  for (const image of [...new Set(votes.map((v) => v.image))].sort()) {
+    const result = await verdictsFor(store, policy, { image });
+    problems.push(...result.problems);
+    verdicts.push(...result.verdicts.filter((v) => v.digests.some((d) => d.digest === digest || d.engineDigests[digest])));
+  }
+  return { votes, verdicts, problems };
+}
+
+/**
+ * The trusted digest of each image, for StageX `digests/<stage>.txt` lines. When several
+ * identities of one image are trusted (e.g. two tree revisions), the one with most votes wins.
+ */
+export function trustedDigests(verdicts: readonly Verdict[]): Map<string, string> {
+  const best = new Map<string, Verdict>();
+  for (const verdict of verdicts) {
+    if (verdict.status !== 'trusted') continue;
+    const current = best.get(verdict.identity.image);
+    if (!current || verdict.count > current.count) best.set(verdict.identity.image, verdict);
+  }
+  return new Map([...best].map(([image, v]) => [image, v.digest!]));
+}

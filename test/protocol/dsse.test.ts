@@ -1,0 +1,107 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeEnvelope, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope, type KnownKey } from '../../protocol/dsse.ts';
+import { createVerifier } from '../../protocol/ed25519.ts';
+import { toBase64 } from '../../protocol/encoding.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { signer } from '../helpers/fixtures.ts';
+
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+const known = (...signers: ReturnType<typeof signer>[]) => new Map<string, KnownKey>(signers.map((s) => [s.keyid, { keyid: s.keyid, verify: createVerifier(s.publicKey) }]));
+const TYPE = 'http://example.com/HelloWorld';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ProtocolError, `expected ProtocolError, got ${String(error)}`);
+    return error.code;
+  }
+  return undefined;
+}
+
+describe('preAuthEncoding', () => {
+  it('matches the DSSE specification test vector', () => {
+    assert.equal(Buffer.from(preAuthEncoding(TYPE, bytes('hello world'))).toString(), 'DSSEv1 29 http://example.com/HelloWorld 11 hello world');
+  });
+  it('counts lengths in UTF-8 bytes, not characters', () => {
+    assert.equal(Buffer.from(preAuthEncoding('tÿpe', bytes('é'))).toString(), 'DSSEv1 5 tÿpe 2 é');
+  });
+});
+
+describe('verifyEnvelope', () => {
+  const alice = signer(1);
+  const bob = signer(2);
+  const envelope = signEnvelope(TYPE, bytes('hello world'), [alice]);
+
+  it('returns the exact payload bytes and the signer keyid', () => {
+    const verified = verifyEnvelope(envelope, known(alice, bob), TYPE, 'test');
+    assert.equal(Buffer.from(verified.payload).toString(), 'hello world');
+    assert.deepEqual(verified.keyids, [alice.keyid]);
+  });
+  it('accepts URL-safe, unpadded base64 as well as standard base64', () => {
+    const payload = bytes('??>>~~~');
+    const standard = signEnvelope(TYPE, payload, [alice]);
+    const urlSafe = {
+      ...standard,
+      payload: Buffer.from(payload).toString('base64url'),
+      signatures: standard.signatures.map((s) => ({ ...s, sig: Buffer.from(s.sig, 'base64').toString('base64url') })),
+    };
+    assert.match(standard.payload, /[+/]/);
+    assert.match(urlSafe.payload, /[-_]/);
+    for (const form of [standard, urlSafe]) {
+      assert.deepEqual(verifyEnvelope(form, known(alice), TYPE, 'test').payload, payload);
+    }
+  });
+  it('rejects a signature over a different payload', () => {
+    const forged = { ...envelope, payload: toBase64(bytes('hello worle')) };
+    assert.equal(codeOf(() => verifyEnvelope(forged, known(alice), TYPE, 'test')), 'BAD_SIGNATURE');
+  });
+  it('rejects a signature under a different payload type', () => {
+    const other = signEnvelope('application/other', bytes('hello world'), [alice]);
+    assert.equal(codeOf(() => verifyEnvelope({ ...other, payloadType: TYPE }, known(alice), TYPE, 'test')), 'BAD_SIGNATURE');
+  });
+  it('rejects an unexpected payload type before checking signatures', () => {
+    assert.equal(codeOf(() => verifyEnvelope(envelope, known(alice), 'application/vnd.in-toto+json', 'test')), 'UNSUPPORTED_PAYLOAD_TYPE');
+  });
+  it('reports a signer it does not know as UNKNOWN_SIGNER', () => {
+    assert.equal(codeOf(() => verifyEnvelope(envelope, known(bob), TYPE, 'test')), 'UNKNOWN_SIGNER');
+  });
+  it('does not trust the keyid field: a known keyid on another key\'s signature fails', () => {
+    const lying = { ...envelope, signatures: [{ keyid: bob.keyid, sig: envelope.signatures[0]!.sig }] };
+    assert.equal(codeOf(() => verifyEnvelope(lying, known(alice, bob), TYPE, 'test')), 'BAD_SIGNATURE');
+  });
+  it('tries every known key for a signature without keyid', () => {
+    const anonymous = { ...envelope, signatures: [{ sig: envelope.signatures[0]!.sig }] };
+    assert.deepEqual(verifyEnvelope(anonymous, known(bob, alice), TYPE, 'test').keyids, [alice.keyid]);
+  });
+  it('counts one key once however many of its signatures the envelope carries', () => {
+    const twice = { ...envelope, signatures: [...envelope.signatures, { keyid: 'other-hint', sig: envelope.signatures[0]!.sig }, { sig: envelope.signatures[0]!.sig }] };
+    assert.deepEqual(verifyEnvelope(twice, known(alice), TYPE, 'test').keyids, [alice.keyid]);
+  });
+  it('keeps the valid signatures of a co-signed envelope with one bad signature', () => {
+    const both = signEnvelope(TYPE, bytes('hello world'), [alice, bob]);
+    both.signatures[1] = { keyid: bob.keyid, sig: envelope.signatures[0]!.sig };
+    assert.deepEqual(verifyEnvelope(both, known(alice, bob), TYPE, 'test').keyids, [alice.keyid]);
+  });
+  it('rejects base64 with characters outside both alphabets', () => {
+    assert.equal(codeOf(() => verifyEnvelope({ ...envelope, payload: 'aGVsbG8*' }, known(alice), TYPE, 'test')), 'BAD_ENCODING');
+  });
+});
+
+describe('parseEnvelope', () => {
+  const good = encodeEnvelope(signEnvelope(TYPE, bytes('x'), [signer(1)]));
+  it('parses what encodeEnvelope wrote', () => {
+    assert.equal(parseEnvelope(good, 'test').payloadType, TYPE);
+  });
+  for (const [name, input] of [
+    ['not JSON', bytes('{nope')],
+    ['no signatures', bytes(JSON.stringify({ payloadType: TYPE, payload: '', signatures: [] }))],
+    ['a number payload', bytes(JSON.stringify({ payloadType: TYPE, payload: 1, signatures: [{ sig: 'AA==' }] }))],
+    ['too large', new Uint8Array(64 * 1024 + 1).fill(32)],
+  ] as const) {
+    it(`rejects ${name} as BAD_ENVELOPE`, () => {
+      assert.equal(codeOf(() => parseEnvelope(input, 'test')), 'BAD_ENVELOPE');
+    });
+  }
+});

@@ -1,0 +1,78 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { AttestationStore } from '../../store/store.ts';
+import { readAttestation } from '../../protocol/attestation.ts';
+import { envelopeBytes, hex64, policyOf, signers } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { queryDigest, verdictsFor } from '../../store/queries.ts';
+
+const keys = signers(3);
+const [a, b] = keys as [typeof keys[0], typeof keys[0]];
+const policy = policyOf(2, keys);
+const att = (by: typeof a, overrides = {}) => readAttestation(envelopeBytes(by, overrides), policy, 'test');
+
+describe('AttestationStore', () => {
+  it('stores an envelope once by its hash and returns the exact bytes', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    const x = att(a);
+    assert.equal(await store.put(x), 'added');
+    assert.equal(await store.put(x), 'present');
+    assert.ok(Buffer.from(x.bytes).equals((await store.get(x.hash))!));
+    assert.equal(await store.count(), 1);
+    assert.equal((await store.votes()).votes.length, 1);
+    await store.close();
+  });
+
+  it('survives close and reopen', async () => {
+    const path = join(tempDir(), 'db');
+    let store = await AttestationStore.open(path);
+    await store.put(att(a));
+    await store.put(att(b));
+    await store.close();
+    store = await AttestationStore.open(path);
+    assert.equal(await store.count(), 2);
+    const { verdicts } = await verdictsFor(store, policy);
+    assert.equal(verdicts[0]!.status, 'trusted');
+    await store.close();
+  });
+
+  it('answers by image, key and digest with range reads', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    const engine = hex64('engine');
+    await store.put(att(a, { image: 'core-gcc', engineDigest: engine }));
+    await store.put(att(a, { image: 'core-gcc-extra' }));
+    await store.put(att(b, { image: 'core-busybox' }));
+    assert.deepEqual((await store.votes({ image: 'core-gcc' })).votes.map((v) => v.image), ['core-gcc']);
+    assert.deepEqual((await store.votesByKey(a.keyid)).votes.map((v) => v.image).sort(), ['core-gcc', 'core-gcc-extra']);
+    assert.deepEqual((await store.votesByDigest(engine)).votes.map((v) => v.image), ['core-gcc']);
+    const byDigest = await queryDigest(store, policy, hex64('output core-busybox'));
+    assert.equal(byDigest.votes.length, 3);
+    assert.equal(byDigest.verdicts.length, 3);
+    await store.close();
+  });
+
+  it('reports a corrupt or foreign value instead of throwing', async () => {
+    const path = join(tempDir(), 'db');
+    let store = await AttestationStore.open(path);
+    await store.put(att(a));
+    await store.close();
+    const raw = new Level<string, string>(path);
+    await raw.put('!vote!core-x linux/amd64 nothex', 'garbage');
+    await raw.close();
+    store = await AttestationStore.open(path);
+    const result = await store.votes();
+    assert.equal(result.votes.length, 1);
+    assert.equal(result.problems.length, 1);
+    assert.equal(result.problems[0]!.sublevel, 'vote');
+    await store.close();
+  });
+
+  it('refuses to open a path that is not a database, with a clear error', async () => {
+    const dir = tempDir();
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'file'), 'x');
+    await assert.rejects(AttestationStore.open(join(dir, 'file')), { code: 'STORE_OPEN_FAILED' });
+  });
+});
