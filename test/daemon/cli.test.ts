@@ -131,7 +131,7 @@ describe('stagex-node CLI', () => {
       assert.equal(result.code, 2);
       assert.match(result.out, /CONFLICT/);
       const query = await sx('-c', nodes.carol!.config, 'query', '--image', 'core-busybox');
-      assert.match(query.out, /conflict/);
+      assert.match(query.out, /CONFLICT/);
       assert.match(query.out, /alice, bob/);
       assert.match(query.out, /by carol/);
     });
