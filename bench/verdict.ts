@@ -17,11 +17,13 @@ const entries = await readManifest(STAGEX_DIGESTS);
 const keys = signers(10);
 const policy = policyOf(7, keys);
 const dir = mkdtempSync(join(tmpdir(), 'stagex-verdict-'));
-const store = await AttestationStore.open(join(dir, 'db'));
+let store = await AttestationStore.open(join(dir, 'db'));
 console.log(`storing ${entries.length * keys.length} envelopes (${entries.length} entries x ${keys.length} signers)...`);
 await store.putMany(entries.flatMap((e) => keys.map((k) => readAttestation(
   envelopeBytes(k, { image: e.image, package: e.image, inputDigest: hex64(`in ${e.image}`), digest: e.digest }), policy, 'bench'))));
 
+await store.close();
+store = await AttestationStore.open(join(dir, 'db'));
 const times: number[] = [];
 for (let i = 0; i < 30; i++) {
   const start = process.hrtime.bigint();
@@ -31,6 +33,6 @@ for (let i = 0; i < 30; i++) {
 }
 const sorted = [...times].sort((a, b) => a - b);
 console.log(`manifest verdict, ${entries.length} entries, ${entries.length * keys.length} envelopes`);
-console.log(`  first run ${times[0]!.toFixed(1)} ms, median ${sorted[15]!.toFixed(1)} ms, best ${sorted[0]!.toFixed(1)} ms (target < 20 ms)`);
+console.log(`  first run after reopen ${times[0]!.toFixed(1)} ms, median ${sorted[15]!.toFixed(1)} ms, best ${sorted[0]!.toFixed(1)} ms (target < 20 ms)`);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * the exact payload bytes; a verifier checks those bytes and parses them only afterwards.
  */
 import { z } from 'zod';
-import { fromBase64, sha256Hex, toBase64 } from './encoding.ts';
+import { fromBase64, sha256Hex, toBase64, utf8 } from './encoding.ts';
 import { ProtocolError } from './errors.ts';
 import type { Signer } from './keys.ts';
 
@@ -54,7 +54,7 @@ export function parseEnvelope(bytes: Uint8Array, where: string): Envelope {
   }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    json = JSON.parse(utf8(bytes));
   } catch (error) {
     throw new ProtocolError('BAD_ENVELOPE', `${where}: expected a JSON DSSE envelope, got unparseable JSON (${(error as Error).message})`);
   }

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { ProtocolError } from './errors.ts';
 
 const HEX = /^[0-9a-f]*$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+/** Both DSSE alphabets: standard (+/) and URL-safe (-_); Node's decoder reads either. */
+const BASE64_EITHER = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Lowercase hex sha256 of bytes or a UTF-8 string. */
 export function sha256Hex(data: Uint8Array | string): string {
@@ -12,7 +12,17 @@ export function sha256Hex(data: Uint8Array | string): string {
 }
 
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return asBuffer(bytes).toString('hex');
+}
+
+/** A Buffer view of the same memory (no copy): Buffer.from(uint8array) would copy. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** UTF-8 text of bytes, without an intermediate copy. */
+export function utf8(bytes: Uint8Array): string {
+  return asBuffer(bytes).toString('utf8');
 }
 
 /** Decodes lowercase hex of an exact byte length (when given); anything else is BAD_ENCODING. */
@@ -26,17 +36,20 @@ export function fromHex(text: string, what: string, bytes?: number): Uint8Array 
 
 /**
  * Decodes standard or URL-safe base64 (DSSE allows both), padded or not. Node's decoder skips
- * characters it does not know, so the alphabet is checked first: a typo is an error, not data.
+ * characters it does not know, so the alphabet is checked first (one pass): a typo is an
+ * error, not data.
  */
 export function fromBase64(text: string, what: string): Uint8Array {
-  if ((!BASE64.test(text) && !BASE64URL.test(text)) || text.replace(/=+$/, '').length % 4 === 1) {
+  const unpadded = text.endsWith('=') ? text.replace(/=+$/, '').length : text.length;
+  if (unpadded % 4 === 1 || !BASE64_EITHER.test(text)) {
     throw new ProtocolError('BAD_ENCODING', `${what}: expected standard or URL-safe base64, got ${JSON.stringify(text.slice(0, 80))}`);
   }
-  return new Uint8Array(Buffer.from(text, BASE64.test(text) ? 'base64' : 'base64url'));
+  const buffer = Buffer.from(text, 'base64');
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 export function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return asBuffer(bytes).toString('base64');
 }
 
 /**

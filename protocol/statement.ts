@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ProtocolError } from './errors.ts';
+import { utf8 } from './encoding.ts';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -113,7 +114,7 @@ export function buildStatement(facts: BuildFacts): Record<string, unknown> {
 export function parseStatement(payload: Uint8Array, where: string): ParsedStatement {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(payload).toString('utf8'));
+    json = JSON.parse(utf8(payload));
   } catch (error) {
     throw new ProtocolError('BAD_STATEMENT', `${where}: payload is not JSON (${(error as Error).message})`);
   }

@@ -5,7 +5,7 @@
 import { decide, type Verdict } from '../protocol/threshold.ts';
 import { decideManifest, type ManifestEntry, type ManifestVerdict } from '../protocol/manifest.ts';
 import type { TrustPolicy } from '../protocol/trust.ts';
-import type { Vote } from '../protocol/attestation.ts';
+import { identityKey, type Vote } from '../protocol/attestation.ts';
 import type { StoreProblem } from './errors.ts';
 import type { AttestationStore, VoteQuery } from './store.ts';
 
@@ -32,15 +32,16 @@ export async function verifyManifest(store: AttestationStore, policy: TrustPolic
   return { ...decideManifest(entries, (image) => byImage.get(image) ?? []), problems };
 }
 
-/** Votes whose canonical or engine digest is `digest`, and the verdicts of their identities. */
+/**
+ * Votes whose canonical or engine digest is `digest`, and the verdicts of their identities.
+ * A scan of every tally: asking by digest is rare, and an index per digest would cost every
+ * insert (bench/ingest.ts).
+ */
 export async function queryDigest(store: AttestationStore, policy: TrustPolicy, digest: string): Promise<VerdictResult & { votes: Vote[] }> {
-  const { votes, problems } = await store.votesByDigest(digest);
-  const verdicts: Verdict[] = [];
-  for (const image of [...new Set(votes.map((v) => v.image))].sort()) {
-    const result = await verdictsFor(store, policy, { image });
-    problems.push(...result.problems);
-    verdicts.push(...result.verdicts.filter((v) => v.digests.some((d) => d.digest === digest || d.engineDigests[digest])));
-  }
+  const { votes: all, problems } = await store.votes();
+  const votes = all.filter((v) => v.digest === digest || v.engineDigest === digest);
+  const identities = new Set(votes.map(identityKey));
+  const verdicts = decide(all.filter((v) => identities.has(identityKey(v))), policy);
   return { votes, verdicts, problems };
 }
 

@@ -1,17 +1,20 @@
 /**
  * The attestation store: LevelDB on disk (DESIGN section 7). Envelopes are stored once under
- * their sha256 with vote, key and digest indexes, each insert one atomic batch. Nothing can
- * delete or overwrite what is stored: the only write is "add if absent".
+ * their sha256 with tally, key and digest indexes (store/keys.ts), each insert one atomic batch.
+ * Nothing can delete or overwrite what is stored: the only write is "add if absent", and a
+ * tally only ever gains lines.
  */
 import { Level } from 'level';
-import type { Attestation, Vote } from '../protocol/attestation.ts';
+import { identityKey, type Attestation, type Vote } from '../protocol/attestation.ts';
 import { StoreError, type StoreProblem } from './errors.ts';
-import { parseVoteEntry, prefixRange, SEP, voteKey, voteValue } from './keys.ts';
+import { appendTally, indexValue, parseIndexEntry, parseTally, prefixRange, SEP, tallyLine } from './keys.ts';
 
 /** The part of a (sub)level that range reads use. */
 interface Ranged {
   iterator(options: { gte?: string; lt?: string; values?: boolean }): { nextv(size: number): Promise<unknown[]>; close(): Promise<void> };
 }
+
+type Range = { gte?: string; lt?: string };
 
 export interface VoteQuery {
   image?: string;
@@ -30,17 +33,17 @@ export class AttestationStore {
   readonly path: string;
   readonly #db: Level<string, string>;
   readonly #env;
-  readonly #vote;
+  readonly #tally;
   readonly #key;
-  readonly #dig;
+  /** Writes read tallies before they extend them, so they run one at a time. */
+  #writing: Promise<unknown> = Promise.resolve();
 
   private constructor(path: string, db: Level<string, string>) {
     this.path = path;
     this.#db = db;
     this.#env = db.sublevel<string, Uint8Array>('env', { valueEncoding: 'view' });
-    this.#vote = db.sublevel<string, string>('vote', { valueEncoding: 'utf8' });
+    this.#tally = db.sublevel<string, string>('tally', { valueEncoding: 'utf8' });
     this.#key = db.sublevel<string, string>('key', { valueEncoding: 'utf8' });
-    this.#dig = db.sublevel<string, string>('dig', { valueEncoding: 'utf8' });
   }
 
   /** Opens (creating when absent) the store at `path`. */
@@ -56,6 +59,7 @@ export class AttestationStore {
   }
 
   async close(): Promise<void> {
+    await this.#writing;
     await this.#db.close();
   }
 
@@ -81,33 +85,56 @@ export class AttestationStore {
    * Adds many verified attestations in one atomic batch (what sync and bulk import use), each
    * envelope once: those already stored, or repeated in the list, change nothing.
    */
-  async putMany(attestations: readonly Attestation[]): Promise<('added' | 'present')[]> {
+  putMany(attestations: readonly Attestation[]): Promise<('added' | 'present')[]> {
+    const run = this.#writing.then(() => this.#putMany(attestations));
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #putMany(attestations: readonly Attestation[]): Promise<('added' | 'present')[]> {
     const stored = await this.#env.getMany(attestations.map((a) => a.hash));
-    const seen = new Set<string>();
-    const batch = this.#db.batch();
+    const fresh = new Map<string, Attestation>();
     const results = attestations.map((attestation, i) => {
-      if (stored[i] !== undefined || seen.has(attestation.hash)) return 'present' as const;
-      seen.add(attestation.hash);
-      batch.put(attestation.hash, attestation.bytes, { sublevel: this.#env });
-      for (const vote of attestation.votes) {
-        const key = voteKey(vote);
-        batch.put(key, voteValue(vote), { sublevel: this.#vote });
-        batch.put(vote.keyid + SEP + vote.envelope, key, { sublevel: this.#key });
-        batch.put([vote.digest, vote.envelope, vote.keyid].join(SEP), key, { sublevel: this.#dig });
-        if (vote.engineDigest) batch.put([vote.engineDigest, vote.envelope, vote.keyid].join(SEP), key, { sublevel: this.#dig });
-      }
+      if (stored[i] !== undefined || fresh.has(attestation.hash)) return 'present' as const;
+      fresh.set(attestation.hash, attestation);
       return 'added' as const;
     });
-    if (seen.size > 0) await batch.write();
-    else await batch.close();
+    if (fresh.size === 0) return results;
+    const linesByIdentity = new Map<string, string[]>();
+    for (const vote of [...fresh.values()].flatMap((a) => a.votes)) {
+      const identity = identityKey(vote);
+      linesByIdentity.set(identity, [...(linesByIdentity.get(identity) ?? []), tallyLine(vote)]);
+    }
+    const identities = [...linesByIdentity.keys()];
+    const tallies = await this.#tally.getMany(identities);
+    const batch = this.#db.batch();
+    identities.forEach((identity, i) => {
+      const next = appendTally(tallies[i], linesByIdentity.get(identity)!);
+      if (next !== undefined) batch.put(identity, next, { sublevel: this.#tally });
+    });
+    for (const attestation of fresh.values()) {
+      batch.put(attestation.hash, attestation.bytes, { sublevel: this.#env });
+      for (const vote of attestation.votes) {
+        batch.put(vote.keyid + SEP + vote.envelope, indexValue(vote), { sublevel: this.#key });
+      }
+    }
+    await batch.write();
     return results;
   }
 
-  /** Votes for an image, an image and platform, one identity, or everything; a range read. */
+  /**
+   * Votes for an image, an image and platform, one identity, or everything: a range read of
+   * tallies (a point read for one identity). One vote per distinct (key, digest, engine digest).
+   */
   async votes(query: VoteQuery = {}): Promise<VoteResult> {
-    const fields = [query.image, query.platform, query.inputDigest];
-    const prefix = fields.slice(0, fields.findIndex((f) => f === undefined) >>> 0).filter((f): f is string => f !== undefined);
-    return this.#readVotes(prefixRange(...prefix));
+    const { image, platform, inputDigest } = query;
+    if (image !== undefined && platform !== undefined && inputDigest !== undefined) {
+      const key = identityKey({ image, platform, inputDigest });
+      const value = await this.#tally.get(key);
+      return this.#readTallies(value === undefined ? [] : [[key, value]]);
+    }
+    const prefix = image === undefined ? [] : platform === undefined ? [image] : [image, platform];
+    return this.#readTallies(this.#batches<string>(this.#tally, prefixRange(...prefix)));
   }
 
   /**
@@ -119,62 +146,48 @@ export class AttestationStore {
     const sorted = [...wanted].sort();
     if (sorted.length === 0) return { votes: [], problems: [] };
     const range = { gte: prefixRange(sorted[0]!).gte, lt: prefixRange(sorted.at(-1)!).lt };
-    return this.#readVotes(range, (key) => wanted.has(key.slice(0, key.indexOf(SEP))));
+    return this.#readTallies(this.#batches<string>(this.#tally, range), (key) => wanted.has(key.slice(0, key.indexOf(SEP))));
   }
 
-  async #readVotes(range: { gte?: string; lt?: string }, keep: (key: string) => boolean = () => true): Promise<VoteResult> {
+  async #readTallies(source: AsyncIterable<[string, string][]> | [string, string][], keep: (key: string) => boolean = () => true): Promise<VoteResult> {
     const result: VoteResult = { votes: [], problems: [] };
-    for await (const batch of this.#batches<string>(this.#vote, range)) {
+    const read = (key: string, value: string) => {
+      if (!keep(key)) return;
+      const problems: string[] = [];
+      parseTally(key, value, result.votes, problems);
+      for (const problem of problems) result.problems.push({ sublevel: 'tally', key, problem });
+    };
+    if (Array.isArray(source)) source.forEach(([key, value]) => read(key, value));
+    else for await (const batch of source) for (const [key, value] of batch) read(key, value);
+    return result;
+  }
+
+  /** Votes a key made, in envelope-hash order: a range read of the key index. */
+  async votesByKey(keyid: string): Promise<VoteResult> {
+    const result: VoteResult = { votes: [], problems: [] };
+    for await (const batch of this.#batches<string>(this.#key, prefixRange(keyid))) {
       for (const [key, value] of batch) {
-        if (!keep(key)) continue;
-        const vote = parseVoteEntry(key, value);
-        if (typeof vote === 'string') result.problems.push({ sublevel: 'vote', key, problem: vote });
+        const vote = parseIndexEntry(keyid, key.slice(keyid.length + 1), value);
+        if (typeof vote === 'string') result.problems.push({ sublevel: 'key', key, problem: vote });
         else result.votes.push(vote);
       }
     }
     return result;
   }
 
-  /** Votes a key made, in envelope-hash order. */
-  async votesByKey(keyid: string): Promise<VoteResult> {
-    return this.#votesVia(this.#key, 'key', keyid);
-  }
-
-  /** Votes whose canonical or engine digest is `digest`. */
-  async votesByDigest(digest: string): Promise<VoteResult> {
-    return this.#votesVia(this.#dig, 'dig', digest);
-  }
-
-  /** Follows an index whose values are vote keys. */
-  async #votesVia(index: Ranged, name: string, prefix: string): Promise<VoteResult> {
-    const result: VoteResult = { votes: [], problems: [] };
-    for await (const [key, voteKeyText] of this.#entries<string>(index, prefixRange(prefix))) {
-      const value = await this.#vote.get(voteKeyText);
-      const vote = value === undefined ? `index names missing vote ${JSON.stringify(voteKeyText)}` : parseVoteEntry(voteKeyText, value);
-      if (typeof vote === 'string') result.problems.push({ sublevel: name, key, problem: vote });
-      else result.votes.push(vote);
-    }
-    return result;
-  }
-
-  /** Every stored envelope hash, in order. */
-  async *hashes(range: { gte?: string; lt?: string } = {}): AsyncGenerator<string> {
-    for await (const [key] of this.#entries(this.#env, range, false)) yield key;
+  /** Every stored envelope hash in order, optionally within a range. */
+  async *hashes(range: Range = {}): AsyncGenerator<string> {
+    for await (const batch of this.#batches(this.#env, range, false)) for (const [key] of batch) yield key;
   }
 
   async count(): Promise<number> {
     let n = 0;
-    for await (const _ of this.hashes()) n += 1;
+    for await (const batch of this.#batches(this.#env, {}, false)) n += batch.length;
     return n;
   }
 
-  /** Entry by entry, for small reads. */
-  async *#entries<V>(sub: Ranged, range: { gte?: string; lt?: string }, values = true): AsyncGenerator<[string, V]> {
-    for await (const batch of this.#batches<V>(sub, range, values)) yield* batch;
-  }
-
   /** A range read in batches (nextv): one await per thousand entries, not per entry. */
-  async *#batches<V>(sub: Ranged, range: { gte?: string; lt?: string }, values = true): AsyncGenerator<[string, V][]> {
+  async *#batches<V>(sub: Ranged, range: Range, values = true): AsyncGenerator<[string, V][]> {
     if (this.#db.status !== 'open') throw new StoreError('STORE_CLOSED', `store ${this.path}: read after close`);
     const iterator = sub.iterator({ ...range, values });
     try {

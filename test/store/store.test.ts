@@ -38,7 +38,7 @@ describe('AttestationStore', () => {
     await store.close();
   });
 
-  it('answers by image, key and digest with range reads', async () => {
+  it('answers by image and key with range reads, and by digest', async () => {
     const store = await AttestationStore.open(join(tempDir(), 'db'));
     const engine = hex64('engine');
     await store.put(att(a, { image: 'core-gcc', engineDigest: engine }));
@@ -46,7 +46,7 @@ describe('AttestationStore', () => {
     await store.put(att(b, { image: 'core-busybox' }));
     assert.deepEqual((await store.votes({ image: 'core-gcc' })).votes.map((v) => v.image), ['core-gcc']);
     assert.deepEqual((await store.votesByKey(a.keyid)).votes.map((v) => v.image).sort(), ['core-gcc', 'core-gcc-extra']);
-    assert.deepEqual((await store.votesByDigest(engine)).votes.map((v) => v.image), ['core-gcc']);
+    assert.deepEqual((await queryDigest(store, policy, engine)).votes.map((v) => v.image), ['core-gcc']);
     const byDigest = await queryDigest(store, policy, hex64('output core-busybox'));
     assert.equal(byDigest.votes.length, 3);
     assert.equal(byDigest.verdicts.length, 3);
@@ -59,13 +59,14 @@ describe('AttestationStore', () => {
     await store.put(att(a));
     await store.close();
     const raw = new Level<string, string>(path);
-    await raw.put('!vote!core-x linux/amd64 nothex', 'garbage');
+    await raw.put('!tally!core-x linux/amd64 nothex', 'garbage');
+    await raw.put('!tally!' + 'core-other linux/amd64 ' + hex64('input core-other'), 'garbage line');
     await raw.close();
     store = await AttestationStore.open(path);
     const result = await store.votes();
     assert.equal(result.votes.length, 1);
-    assert.equal(result.problems.length, 1);
-    assert.equal(result.problems[0]!.sublevel, 'vote');
+    assert.equal(result.problems.length, 2);
+    assert.equal(result.problems[0]!.sublevel, 'tally');
     await store.close();
   });
 
