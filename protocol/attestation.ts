@@ -4,7 +4,7 @@
  * (DESIGN sections 4 and 6). Pure: the caller supplies the trust policy.
  */
 import { envelopeHash, parseEnvelope, verifyEnvelope } from './dsse.ts';
-import { engineDigestOf, parseStatement, PAYLOAD_TYPE, type ParsedStatement } from './statement.ts';
+import { engineDigestOf, parseStatement, PAYLOAD_TYPE } from './statement.ts';
 import type { TrustPolicy } from './trust.ts';
 
 /** What a build is: two statements about the same identity describe the same build. */
@@ -28,7 +28,6 @@ export interface Attestation {
   /** sha256 of the envelope bytes as received. */
   hash: string;
   bytes: Uint8Array;
-  statement: ParsedStatement;
   /** One vote per distinct known key whose signature holds. */
   votes: Vote[];
 }
@@ -55,7 +54,7 @@ export function readAttestation(bytes: Uint8Array, policy: TrustPolicy, where: s
     ...(engineDigest ? { engineDigest } : {}),
     envelope: hash,
   }));
-  return { hash, bytes, statement, votes };
+  return { hash, bytes, votes };
 }
 
 /** A stable string key for an identity, for grouping. */

@@ -1,0 +1,59 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../daemon/config.ts';
+import { compileTrust } from '../../protocol/trust.ts';
+import { fromHex } from '../../protocol/encoding.ts';
+
+const examplePath = fileURLToPath(new URL('../../config.example.json', import.meta.url));
+const example = JSON.parse(readFileSync(examplePath, 'utf8'));
+
+function problems(json: unknown): string {
+  try {
+    parseConfig(json, '/etc/stagex/config.json');
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, 'BAD_CONFIG');
+    return (error as Error).message;
+  }
+  assert.fail('expected BAD_CONFIG');
+}
+
+describe('parseConfig', () => {
+  it('accepts config.example.json, whose keys are valid and whose paths resolve beside the file', () => {
+    const config = parseConfig(example, '/etc/stagex/config.json');
+    assert.equal(config.signingKey, '/etc/stagex/signing-key.pem');
+    assert.equal(config.store, '/etc/stagex/store');
+    assert.equal(config.builder.tree, '/etc/stagex');
+    const policy = compileTrust({ threshold: config.trust.threshold, keys: config.trust.keys.map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey, k.name, 32) })) });
+    assert.equal(policy.voters.size, 3);
+  });
+  it('documents every field of the schema', () => {
+    const text = readFileSync(examplePath, 'utf8');
+    for (const field of ['name', 'networkId', 'signingKey', 'threshold', 'keys', 'revoked', 'store', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
+      assert.match(text, new RegExp(`"//${field}"`), `config.example.json has no "//${field}" comment`);
+    }
+  });
+  it('fills defaults for the optional sections', () => {
+    const { network, builder, api, ...minimal } = example;
+    const config = parseConfig(minimal, '/x/config.json');
+    assert.deepEqual(config.network.listen, ['/ip4/127.0.0.1/tcp/0']);
+    assert.equal(config.api.listen, '127.0.0.1:7780');
+    assert.deepEqual(config.builder.assign, []);
+  });
+  it('names the field path, the bad value and what was expected', () => {
+    const message = problems({ ...example, trust: { ...example.trust, keys: [{ name: 'x', publicKey: 'ABC' }] } });
+    assert.match(message, /trust\.keys\.0\.publicKey: expected 64 lowercase hex characters, got "ABC"/);
+  });
+  it('reports every problem at once', () => {
+    const message = problems({ ...example, name: '', networkId: 'Has Spaces', api: { listen: '10.0.0.1:80' } });
+    assert.match(message, /3 problem\(s\)/);
+    assert.match(message, /api\.listen: expected a loopback/);
+  });
+  it('refuses unknown fields, so a typo is not silently ignored', () => {
+    assert.match(problems({ ...example, thresold: 2 }), /Unrecognized key.*thresold/);
+  });
+  it('refuses a non-loopback API address', () => {
+    assert.match(problems({ ...example, api: { listen: '0.0.0.0:7780' } }), /api\.listen/);
+  });
+});
