@@ -54,6 +54,8 @@ async function importFile(file: string, store: AttestationStore, policy: TrustPo
   }
 }
 
+const YIELD_EVERY = 32;
+
 export interface IngestCounts {
   added: number;
   present: number;
@@ -70,7 +72,10 @@ export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncItera
   let writing: Promise<void> = Promise.resolve();
   for await (const batch of batches) {
     const attestations = [];
-    for (const bytes of batch) {
+    for (const [i, bytes] of batch.entries()) {
+      // Verification is synchronous: yield now and then so the previous batch's store
+      // callbacks (lookups, then the write) run in between instead of after the whole batch.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
       try {
         attestations.push(readAttestation(bytes, policy, where));
       } catch (error) {
