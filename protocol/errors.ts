@@ -13,7 +13,8 @@ export type ProtocolErrorCode =
   | 'BAD_TRUST_POLICY'
   | 'BAD_MANIFEST'
   | 'BAD_PACKAGE'
-  | 'BAD_TREE';
+  | 'BAD_TREE'
+  | 'BAD_FRAME';
 
 export class StagexError<C extends string = string> extends Error {
   readonly code: C;

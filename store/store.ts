@@ -35,6 +35,7 @@ export class AttestationStore {
   readonly #env;
   readonly #tally;
   readonly #key;
+  readonly #listeners: ((hashes: readonly string[]) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -63,6 +64,11 @@ export class AttestationStore {
     await this.#db.close();
   }
 
+  /** Calls `listener` with the hashes of envelopes each write added (sync keeps its index so). */
+  onAdded(listener: (hashes: readonly string[]) => void): void {
+    this.#listeners.push(listener);
+  }
+
   async has(hash: string): Promise<boolean> {
     return (await this.#env.get(hash)) !== undefined;
   }
@@ -70,6 +76,11 @@ export class AttestationStore {
   /** The exact envelope bytes stored under a hash. */
   async get(hash: string): Promise<Uint8Array | undefined> {
     return this.#env.get(hash);
+  }
+
+  /** Envelope bytes for many hashes at once (undefined where absent). */
+  async getMany(hashes: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return this.#env.getMany([...hashes]);
   }
 
   /**
@@ -119,6 +130,8 @@ export class AttestationStore {
       }
     }
     await batch.write();
+    const added = [...fresh.keys()];
+    for (const listener of this.#listeners) listener(added);
     return results;
   }
 

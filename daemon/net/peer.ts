@@ -1,0 +1,88 @@
+/**
+ * The libp2p node (DESIGN section 6): TCP, noise, yamux, identify, gossipsub with unsigned
+ * frames (the envelopes inside are signed; a second signature per hop only costs CPU) and
+ * message id = sha256 of the data. Bootstrap peers are dialled at start and re-dialled
+ * whenever they are not connected.
+ */
+import { createHash } from 'node:crypto';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@libp2p/yamux';
+import { identify } from '@libp2p/identify';
+import { gossipsub, StrictNoSign, type GossipSub } from '@libp2p/gossipsub';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { PrivateKey } from '@libp2p/interface';
+import { DaemonError } from '../errors.ts';
+
+export type Peer = Libp2p<{ pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>> }>;
+
+export interface PeerInit {
+  privateKey: PrivateKey;
+  listen: readonly string[];
+  bootstrap: readonly string[];
+  /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
+  redialIntervalMs?: number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export interface RunningPeer {
+  node: Peer;
+  stop(): Promise<void>;
+}
+
+function parseAddrs(values: readonly string[], field: string): Multiaddr[] {
+  return values.map((value) => {
+    try {
+      return multiaddr(value);
+    } catch (error) {
+      throw new DaemonError('BAD_CONFIG', `${field}: ${JSON.stringify(value)} is not a multiaddr (${(error as Error).message})`);
+    }
+  });
+}
+
+export async function startPeer(init: PeerInit): Promise<RunningPeer> {
+  const listen = parseAddrs(init.listen, 'network.listen');
+  const bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
+  const log = init.log ?? (() => {});
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: listen.map((a) => a.toString()) },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictNoSign,
+        msgIdFn: (message) => new Uint8Array(createHash('sha256').update(message.data).digest()),
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+      }),
+    },
+  }) as Peer;
+  let stopped = false;
+  const redial = async () => {
+    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
+    await Promise.all(bootstrap.map(async (addr) => {
+      const peerId = addr.getComponents().find((c) => c.name === 'p2p')?.value;
+      if (!peerId || connected.has(peerId) || peerId === node.peerId.toString()) return;
+      try {
+        await node.dial(addr, { signal: AbortSignal.timeout(5000) });
+        log('peer.dialled', { addr: addr.toString() });
+      } catch (error) {
+        if (!stopped) log('peer.dial_failed', { addr: addr.toString(), error: (error as Error).message });
+      }
+    }));
+  };
+  await redial();
+  const timer = setInterval(() => void redial(), init.redialIntervalMs ?? 3000);
+  return {
+    node,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await node.stop();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/1.0.0`.
+ * The initiator asks for the peer's bucket summary, then for the hash lists of the buckets
+ * that differ, then for the envelopes it lacks, in batched length-prefixed frames
+ * (protocol/sync.ts). One request per stream, every stream with a timeout. Received envelopes
+ * go through the validation pipeline and the store like gossip; a peer that sends a malformed
+ * frame, an envelope it was not asked for, or an invalid envelope is disconnected.
+ */
+import { lpStream } from '@libp2p/utils';
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { envelopeHash } from '../../protocol/dsse.ts';
+import { decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
+import type { TrustPolicy } from '../../protocol/trust.ts';
+import type { AttestationStore } from '../../store/store.ts';
+import { ingestBatches } from '../ingest.ts';
+import { hashHex, type HashIndex } from './hash-index.ts';
+import type { Peer } from './peer.ts';
+
+export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/1.0.0`;
+
+export interface SyncInit {
+  networkId: string;
+  policy: TrustPolicy;
+  store: AttestationStore;
+  index: HashIndex;
+  /** Time between sync rounds with every connected peer. Default 15 s. */
+  intervalMs?: number;
+  /** Limit for one request and its whole response. Default 60 s. */
+  timeoutMs?: number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export interface SyncCounters {
+  rounds: number;
+  bytesIn: number;
+  bytesOut: number;
+  envelopesReceived: number;
+  envelopesAdded: number;
+  peersDropped: number;
+}
+
+/** Thrown when a peer breaks the protocol; the connection is then closed. */
+class Misbehaviour extends Error {}
+
+export class Sync {
+  readonly protocol: string;
+  readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
+  readonly #init: SyncInit;
+  readonly #running = new Map<string, Promise<void>>();
+  #node?: Peer;
+  #timer?: NodeJS.Timeout;
+
+  constructor(init: SyncInit) {
+    this.#init = init;
+    this.protocol = syncProtocol(init.networkId);
+  }
+
+  get #log() {
+    return this.#init.log ?? (() => {});
+  }
+
+  async start(node: Peer): Promise<void> {
+    this.#node = node;
+    await node.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), { runOnLimitedConnection: false });
+    node.addEventListener('peer:identify', (event) => {
+      if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
+    });
+    this.#timer = setInterval(() => {
+      for (const peer of node.getPeers()) void this.syncWith(peer);
+    }, this.#init.intervalMs ?? 15_000);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.allSettled(this.#running.values());
+    await this.#node?.unhandle(this.protocol);
+  }
+
+  /** One reconciliation round with a peer (at most one at a time per peer). */
+  syncWith(peer: PeerId): Promise<void> {
+    const key = peer.toString();
+    const running = this.#running.get(key);
+    if (running) return running;
+    const round = this.#round(peer).catch((error: Error) => {
+      if (error instanceof Misbehaviour) return this.#drop(peer, error.message);
+      this.#log('sync.failed', { peer: key, error: error.message });
+    }).finally(() => this.#running.delete(key));
+    this.#running.set(key, round);
+    return round;
+  }
+
+  async #round(peer: PeerId): Promise<void> {
+    const { index } = this.#init;
+    this.counters.rounds += 1;
+    const [summaryFrame] = await this.#request(peer, { type: FrameType.summaryRequest }, FrameType.summary, false);
+    if (summaryFrame?.type !== FrameType.summary) throw new Misbehaviour('expected a summary frame');
+    const buckets = index.summary.differing(summaryFrame.summary);
+    if (buckets.length === 0) return;
+    const theirs = await this.#request(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, true);
+    const missing: Uint8Array[] = [];
+    for (const frame of theirs) {
+      if (frame.type !== FrameType.hashes) throw new Misbehaviour('expected hashes frames');
+      for (const hash of frame.hashes) {
+        if (!buckets.includes(hash[0]!)) throw new Misbehaviour('sent a hash from a bucket it was not asked for');
+        if (!index.has(hashHex(hash))) missing.push(hash);
+      }
+    }
+    if (missing.length === 0) return;
+    const chunks = Array.from({ length: Math.ceil(missing.length / MAX_REQUEST_HASHES) }, (_, i) => missing.slice(i * MAX_REQUEST_HASHES, (i + 1) * MAX_REQUEST_HASHES));
+    const counts = await ingestBatches(this.#envelopeBatches(peer, chunks), this.#init.store, this.#init.policy, `sync from ${peer}`);
+    this.counters.envelopesAdded += counts.added;
+    const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
+    if (invalid.length > 0) throw new Misbehaviour(`sent ${invalid.length} invalid envelope(s): ${invalid[0]!.error}`);
+    this.#log('sync.round', { peer: peer.toString(), missing: missing.length, added: counts.added });
+  }
+
+  /** Envelope batches as frames arrive, checked against what was asked for. */
+  async *#envelopeBatches(peer: PeerId, chunks: Uint8Array[][]): AsyncGenerator<Uint8Array[]> {
+    for (const chunk of chunks) {
+      const wanted = new Set(chunk.map(hashHex));
+      for (const frame of await this.#request(peer, { type: FrameType.envelopesRequest, hashes: chunk }, FrameType.envelopes, true)) {
+        if (frame.type !== FrameType.envelopes) throw new Misbehaviour('expected envelopes frames');
+        for (const envelope of frame.envelopes) {
+          if (!wanted.delete(envelopeHash(envelope))) throw new Misbehaviour('sent an envelope it was not asked for');
+        }
+        this.counters.envelopesReceived += frame.envelopes.length;
+        yield frame.envelopes;
+      }
+    }
+  }
+
+  /** Sends one request on a new stream; reads one frame, or frames until an end frame. */
+  async #request(peer: PeerId, request: Frame, expect: FrameType, untilEnd: boolean): Promise<Frame[]> {
+    const signal = AbortSignal.timeout(this.#init.timeoutMs ?? 60_000);
+    const stream = await this.#node!.dialProtocol(peer, this.protocol, { signal });
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+    try {
+      await this.#write(lp, request, signal);
+      const frames: Frame[] = [];
+      for (;;) {
+        const frame = this.#decode((await lp.read({ signal })).subarray());
+        if (frame.type === FrameType.end && untilEnd) break;
+        if (frame.type !== expect) throw new Misbehaviour(`expected frame type ${expect}, got ${frame.type}`);
+        frames.push(frame);
+        if (!untilEnd) break;
+      }
+      await stream.close({ signal });
+      return frames;
+    } catch (error) {
+      stream.abort(error as Error);
+      throw error;
+    }
+  }
+
+  /** Answers one request; a peer that sends garbage is disconnected. */
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.#init.timeoutMs ?? 60_000);
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+    try {
+      const request = this.#decode((await lp.read({ signal })).subarray());
+      switch (request.type) {
+        case FrameType.summaryRequest:
+          await this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, signal);
+          break;
+        case FrameType.hashesRequest:
+          await this.#sendHashes(lp, request.buckets, signal);
+          break;
+        case FrameType.envelopesRequest:
+          await this.#sendEnvelopes(lp, request.hashes.map(hashHex), signal);
+          break;
+        default:
+          throw new Misbehaviour(`expected a request frame, got type ${request.type}`);
+      }
+      await stream.close({ signal });
+    } catch (error) {
+      stream.abort(error as Error);
+      if (error instanceof Misbehaviour) await this.#drop(connection.remotePeer, error.message);
+      else this.#log('sync.serve_failed', { peer: connection.remotePeer.toString(), error: (error as Error).message });
+    }
+  }
+
+  async #sendHashes(lp: ReturnType<typeof lpStream>, buckets: number[], signal: AbortSignal): Promise<void> {
+    const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / 32);
+    let batch: Uint8Array[] = [];
+    for (const hash of this.#init.index.inBuckets(buckets)) {
+      batch.push(hash);
+      if (batch.length === perFrame) {
+        await this.#write(lp, { type: FrameType.hashes, hashes: batch }, signal);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.#write(lp, { type: FrameType.hashes, hashes: batch }, signal);
+    await this.#write(lp, { type: FrameType.end }, signal);
+  }
+
+  async #sendEnvelopes(lp: ReturnType<typeof lpStream>, hashes: string[], signal: AbortSignal): Promise<void> {
+    const found = (await this.#init.store.getMany(hashes)).filter((e): e is Uint8Array => e !== undefined);
+    let batch: Uint8Array[] = [];
+    let size = 1;
+    for (const envelope of found) {
+      if (size + 4 + envelope.length > MAX_FRAME_BYTES) {
+        await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, signal);
+        batch = [];
+        size = 1;
+      }
+      batch.push(envelope);
+      size += 4 + envelope.length;
+    }
+    if (batch.length > 0) await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, signal);
+    await this.#write(lp, { type: FrameType.end }, signal);
+  }
+
+  async #write(lp: ReturnType<typeof lpStream>, frame: Frame, signal: AbortSignal): Promise<void> {
+    const bytes = encodeFrame(frame);
+    this.counters.bytesOut += bytes.length;
+    await lp.write(bytes, { signal });
+  }
+
+  #decode(bytes: Uint8Array): Frame {
+    this.counters.bytesIn += bytes.length;
+    try {
+      return decodeFrame(bytes);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new Misbehaviour(error.message);
+      throw error;
+    }
+  }
+
+  async #drop(peer: PeerId, reason: string): Promise<void> {
+    this.counters.peersDropped += 1;
+    this.#log('sync.peer_dropped', { peer: peer.toString(), reason });
+    await this.#node?.hangUp(peer).catch(() => undefined);
+  }
+}

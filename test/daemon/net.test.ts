@@ -1,0 +1,80 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { AttestationStore } from '../../store/store.ts';
+import { readAttestation } from '../../protocol/attestation.ts';
+import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
+import { Gossip } from '../../daemon/net/gossip.ts';
+import { Sync } from '../../daemon/net/sync.ts';
+import { HashIndex } from '../../daemon/net/hash-index.ts';
+import { envelopeBytes, hex64, policyOf, signer, signers } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const keys = signers(3);
+const policy = policyOf(2, keys);
+
+interface TestNode { peer: RunningPeer; store: AttestationStore; gossip: Gossip; sync: Sync; index: HashIndex; addr: string }
+
+async function node(bootstrap: string[] = []): Promise<TestNode> {
+  const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
+  const index = await HashIndex.load(store);
+  const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500 });
+  const gossip = new Gossip({ networkId: 'test', policy, store });
+  const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 1000 });
+  gossip.start(peer.node);
+  await sync.start(peer.node);
+  return { peer, store, gossip, sync, index, addr: peer.node.getMultiaddrs()[0]!.toString() };
+}
+
+async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail('condition not reached in time');
+}
+
+describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
+  const nodes: TestNode[] = [];
+  after(async () => {
+    for (const n of nodes) {
+      await n.gossip.stop();
+      await n.sync.stop();
+      await n.peer.stop();
+      await n.store.close();
+    }
+  });
+
+  it('gossip carries a valid attestation along a line; invalid and untrusted ones go nowhere', async () => {
+    const a = await node();
+    const b = await node([a.addr]);
+    const c = await node([b.addr]);
+    nodes.push(a, b, c);
+    await until(() => a.peer.node.getPeers().length === 1 && c.peer.node.getPeers().length === 1);
+    await until(() => c.peer.node.services.pubsub.getSubscribers(c.gossip.topic).length > 0 && a.peer.node.services.pubsub.getSubscribers(a.gossip.topic).length > 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const good = readAttestation(envelopeBytes(keys[0]!, { digest: hex64('x') }), policy, 'test');
+    await a.store.put(good);
+    await a.gossip.publish(good.bytes);
+    await until(async () => (await c.store.has(good.hash)));
+    const untrusted = envelopeBytes(signer(77));
+    const garbage = new TextEncoder().encode('{"not":"an envelope"}');
+    await a.peer.node.services.pubsub.publish(a.gossip.topic, untrusted);
+    await a.peer.node.services.pubsub.publish(a.gossip.topic, garbage);
+    await until(() => b.gossip.counters.rejected === 1 && b.gossip.counters.ignored === 1);
+    assert.equal(c.gossip.counters.rejected + c.gossip.counters.ignored, 0, 'nothing invalid was forwarded to c');
+    assert.equal(await c.store.count(), 1);
+  });
+
+  it('a node that joins late catches up through sync with exactly what it lacks', async () => {
+    const [a] = nodes as [TestNode];
+    const many = Array.from({ length: 300 }, (_, i) => readAttestation(envelopeBytes(keys[i % 3]!, { image: `core-p${i}` }), policy, 'test'));
+    await a.store.putMany(many);
+    const late = await node([a.addr]);
+    nodes.push(late);
+    await until(async () => (await late.store.count()) === 301, 15_000);
+    assert.equal(late.sync.counters.envelopesReceived, 301);
+  });
+});
