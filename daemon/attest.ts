@@ -1,18 +1,14 @@
 /**
- * Signing and storing one attestation (DESIGN section 4): the path both the builder and the
- * manual `stagex-node attest` take. The signed bytes go through the same validation pipeline
- * as everything a peer sends before they are stored.
+ * Signing one attestation (DESIGN section 4): the statement of a finished build, serialised
+ * once, signed over the DSSE PAE of those exact bytes. The builder and the manual
+ * `stagex-node attest` both sign here, then submit the bytes through the same validation
+ * pipeline as anything a peer sends.
  */
 import { encodeEnvelope, signEnvelope } from '../protocol/dsse.ts';
-import { readAttestation, type Attestation } from '../protocol/attestation.ts';
 import { buildStatement, PAYLOAD_TYPE, type BuildFacts } from '../protocol/statement.ts';
-import type { AttestationStore } from '../store/store.ts';
 import type { NodeContext } from './context.ts';
 
-export async function attest(context: NodeContext, store: AttestationStore, facts: BuildFacts): Promise<Attestation> {
+export function signAttestation(context: NodeContext, facts: BuildFacts): Uint8Array {
   const payload = new Uint8Array(Buffer.from(JSON.stringify(buildStatement(facts)), 'utf8'));
-  const bytes = encodeEnvelope(signEnvelope(PAYLOAD_TYPE, payload, [context.signer]));
-  const attestation = readAttestation(bytes, context.policy, `own attestation of ${facts.image}`);
-  await store.put(attestation);
-  return attestation;
+  return encodeEnvelope(signEnvelope(PAYLOAD_TYPE, payload, [context.signer]));
 }

@@ -33,21 +33,31 @@ export async function listFiles(paths: readonly string[]): Promise<{ files: stri
   return { files, missing };
 }
 
-export async function importFiles(paths: readonly string[], store: AttestationStore, policy: TrustPolicy): Promise<ImportOutcome[]> {
+/** Where an imported envelope goes: validated and stored here, or sent to the running daemon. */
+export type Submit = (bytes: Uint8Array, where: string) => Promise<{ result: 'added' | 'present'; hash: string }>;
+
+/** The local submit: the validation pipeline, then the store. */
+export function storeSubmit(store: AttestationStore, policy: TrustPolicy): Submit {
+  return async (bytes, where) => {
+    const attestation = readAttestation(bytes, policy, where);
+    return { result: await store.put(attestation), hash: attestation.hash };
+  };
+}
+
+export async function importFiles(paths: readonly string[], submit: Submit): Promise<ImportOutcome[]> {
   const { files, missing } = await listFiles(paths);
   const outcomes: ImportOutcome[] = [...missing];
-  for (const file of files) outcomes.push(await importFile(file, store, policy));
+  for (const file of files) outcomes.push(await importFile(file, submit));
   return outcomes;
 }
 
-async function importFile(file: string, store: AttestationStore, policy: TrustPolicy): Promise<ImportOutcome> {
+async function importFile(file: string, submit: Submit): Promise<ImportOutcome> {
   const { size } = await stat(file);
   if (size > MAX_ENVELOPE_BYTES) {
     return { file, result: 'error', code: 'BAD_ENVELOPE', error: `${file}: envelope too large: expected at most ${MAX_ENVELOPE_BYTES} bytes, got ${size}` };
   }
   try {
-    const attestation = readAttestation(new Uint8Array(await readFile(file)), policy, file);
-    return { file, result: await store.put(attestation), hash: attestation.hash };
+    return { file, ...(await submit(new Uint8Array(await readFile(file)), file)) };
   } catch (error) {
     if (error instanceof StagexError) return { file, result: 'error', code: error.code, error: error.message };
     throw error;

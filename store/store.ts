@@ -35,7 +35,7 @@ export class AttestationStore {
   readonly #env;
   readonly #tally;
   readonly #key;
-  readonly #listeners: ((hashes: readonly string[]) => void)[] = [];
+  readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -64,8 +64,8 @@ export class AttestationStore {
     await this.#db.close();
   }
 
-  /** Calls `listener` with the hashes of envelopes each write added (sync keeps its index so). */
-  onAdded(listener: (hashes: readonly string[]) => void): void {
+  /** Calls `listener` with what each write added (sync's hash index, verdict alerts). */
+  onAdded(listener: (added: readonly Attestation[]) => void): void {
     this.#listeners.push(listener);
   }
 
@@ -130,7 +130,7 @@ export class AttestationStore {
       }
     }
     await batch.write();
-    const added = [...fresh.keys()];
+    const added = [...fresh.values()];
     for (const listener of this.#listeners) listener(added);
     return results;
   }

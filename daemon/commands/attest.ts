@@ -2,7 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandEnv } from '../cli.ts';
-import { attest } from '../attest.ts';
+import { signAttestation } from '../attest.ts';
+import { storeSubmit } from '../ingest.ts';
+import { daemonRunning, daemonSubmit } from '../client.ts';
 import { loadContext, withStore } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { collect, configPath, digestArg, imageArg, platformArg } from './args.ts';
@@ -64,8 +66,12 @@ export function registerAttest(program: Command, env: CommandEnv): void {
         finishedOn: new Date().toISOString(),
       };
       const context = await loadContext(configPath(command));
-      const attestation = await withStore(context, (store) => attest(context, store, { ...facts, builderId: `stagex-node:${context.config.name}` }));
-      if (options.out) await writeFile(options.out, attestation.bytes);
-      env.io.out(options.json ? JSON.stringify({ hash: attestation.hash, votes: attestation.votes, file: options.out }) : `attested ${image} ${facts.digest}\nenvelope ${attestation.hash}${options.out ? ` -> ${options.out}` : ''}`);
+      const bytes = signAttestation(context, { ...facts, builderId: `stagex-node:${context.config.name}` });
+      const { listen } = context.config.api;
+      const { hash } = await daemonRunning(listen)
+        ? await daemonSubmit(listen)(bytes, 'attestation')
+        : await withStore(context, (store) => storeSubmit(store, context.policy)(bytes, 'attestation'));
+      if (options.out) await writeFile(options.out, bytes);
+      env.io.out(options.json ? JSON.stringify({ hash, file: options.out }) : `attested ${image} ${facts.digest}\nenvelope ${hash}${options.out ? ` -> ${options.out}` : ''}`);
     });
 }

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from '../cli.ts';
 import { loadContext, withStore } from '../context.ts';
-import { importFiles } from '../ingest.ts';
+import { importFiles, storeSubmit } from '../ingest.ts';
+import { daemonRunning, daemonSubmit } from '../client.ts';
 import { table } from '../format.ts';
 import { configPath } from './args.ts';
 
@@ -14,7 +15,10 @@ export function registerImport(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (paths: string[], options: { json?: boolean }, command: Command) => {
       const context = await loadContext(configPath(command));
-      const outcomes = await withStore(context, (store) => importFiles(paths, store, context.policy));
+      const { listen } = context.config.api;
+      const outcomes = await daemonRunning(listen)
+        ? await importFiles(paths, daemonSubmit(listen))
+        : await withStore(context, (store) => importFiles(paths, storeSubmit(store, context.policy)));
       const failed = outcomes.filter((o) => o.result === 'error').length;
       if (failed > 0) env.setExit(EXIT.pending);
       if (options.json) {

@@ -5,16 +5,21 @@ import { toHex } from '../../protocol/encoding.ts';
 import { DaemonError } from '../errors.ts';
 import { configSchema, type ConfigFile } from '../config.ts';
 import { createSigningKey } from '../keyfile.ts';
+import { loadOrCreateIdentity } from '../net/identity.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Command } from 'commander';
 import type { CommandEnv } from '../cli.ts';
 
 export const CONFIG_NAME = 'config.json';
 export const KEY_NAME = 'signing-key.pem';
+export const IDENTITY_NAME = 'peer-identity.key';
 
 export interface InitResult {
   config: string;
   keyid: string;
   publicKey: string;
+  /** libp2p peer id, for other nodes' bootstrap lists. */
+  peerId: string;
 }
 
 /** Creates `dir` with a 0600 key and a config trusting only that key (threshold 1). */
@@ -32,9 +37,10 @@ export async function init(dir: string, name: string, networkId: string): Promis
   await mkdir(root, { recursive: true, mode: 0o700 });
   const signer = await createSigningKey(join(root, KEY_NAME));
   const publicKey = toHex(signer.publicKey);
-  const config: ConfigFile = { ...draft, trust: { threshold: 1, keys: [{ name, publicKey }], revoked: [] }, store: 'store' };
+  const config: ConfigFile = { ...draft, trust: { threshold: 1, keys: [{ name, publicKey }], revoked: [] }, store: 'store', network: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], identityKey: IDENTITY_NAME } };
+  const identity = await loadOrCreateIdentity(join(root, IDENTITY_NAME));
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
-  return { config: configPath, keyid: signer.keyid, publicKey };
+  return { config: configPath, keyid: signer.keyid, publicKey, peerId: peerIdFromPrivateKey(identity).toString() };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -51,6 +57,6 @@ export function registerInit(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { name: string; networkId: string; json?: boolean }) => {
       const result = await init(dir, options.name, options.networkId);
-      env.io.out(options.json ? JSON.stringify(result) : `created ${result.config}\nkeyid      ${result.keyid}\npublic key ${result.publicKey}`);
+      env.io.out(options.json ? JSON.stringify(result) : `created ${result.config}\nkeyid      ${result.keyid}\npublic key ${result.publicKey}\npeer id    ${result.peerId}`);
     });
 }

@@ -5,6 +5,8 @@ import type { CommandEnv } from '../cli.ts';
 import { loadContext } from '../context.ts';
 import { configPath } from './args.ts';
 import { table } from '../format.ts';
+import { loadOrCreateIdentity } from '../net/identity.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
 export function registerKeys(program: Command, env: CommandEnv): void {
   program
@@ -13,12 +15,13 @@ export function registerKeys(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const { config, signer, policy } = await loadContext(configPath(command));
-      const own = { name: config.name, keyid: signer.keyid, publicKey: toHex(signer.publicKey), trusted: policy.voters.has(signer.keyid) };
+      const peerId = peerIdFromPrivateKey(await loadOrCreateIdentity(config.network.identityKey)).toString();
+      const own = { name: config.name, keyid: signer.keyid, publicKey: toHex(signer.publicKey), peerId, trusted: policy.voters.has(signer.keyid) };
       if (options.json) {
         env.io.out(JSON.stringify({ own, threshold: policy.threshold, trusted: [...policy.voters].map(([keyid, name]) => ({ keyid, name })) }));
         return;
       }
-      env.io.out(`name       ${own.name}\nkeyid      ${own.keyid}\npublic key ${own.publicKey}\n${own.trusted ? '' : 'note: this key is not among the trusted keys of the config, so its attestations do not vote\n'}`);
+      env.io.out(`name       ${own.name}\nkeyid      ${own.keyid}\npublic key ${own.publicKey}\npeer id    ${own.peerId}\n${own.trusted ? '' : 'note: this key is not among the trusted keys of the config, so its attestations do not vote\n'}`);
       env.io.out(`threshold ${policy.threshold} of ${policy.voters.size}\n` + table(['NAME', 'KEYID'], [...policy.voters].map(([keyid, name]) => [name, keyid])));
     });
 }

@@ -1,14 +1,12 @@
 /** `stagex-node query`: what the store knows, by image, digest or key (or everything). */
 import type { Command } from 'commander';
 import type { CommandEnv } from '../cli.ts';
-import { loadContext, withStore } from '../context.ts';
-import { queryDigest, verdictsFor } from '../../store/queries.ts';
-import { keyName } from '../../protocol/trust.ts';
+import { loadContext } from '../context.ts';
+import { ask } from '../client.ts';
+import { answerQuery } from '../answers.ts';
 import { short, table, verdictTable } from '../format.ts';
-import { checked, configPath, digestArg, imageArg } from './args.ts';
-import { sha256HexSchema } from '../../protocol/statement.ts';
+import { configPath, digestArg, imageArg } from './args.ts';
 import { DaemonError } from '../errors.ts';
-import type { StoreProblem } from '../../store/errors.ts';
 
 interface QueryOptions {
   image?: string;
@@ -30,23 +28,19 @@ export function registerQuery(program: Command, env: CommandEnv): void {
       if (filters.length > 1) throw new DaemonError('USAGE', 'query: give at most one of --image, --digest, --key');
       const context = await loadContext(configPath(command));
       const { policy } = context;
-      const report = (problems: StoreProblem[]) => problems.forEach((p) => env.io.err(`store problem in ${p.sublevel} at ${JSON.stringify(p.key)}: ${p.problem}`));
-      await withStore(context, async (store) => {
-        if (options.key !== undefined) {
-          const byName = [...policy.names].find(([, name]) => name === options.key)?.[0];
-          const keyid = byName ?? checked(sha256HexSchema, options.key, '--key');
-          const { votes, problems } = await store.votesByKey(keyid);
-          report(problems);
-          env.io.out(options.json
-            ? JSON.stringify({ keyid, name: keyName(policy, keyid), votes })
-            : `${keyName(policy, keyid)} (${keyid}) signed ${votes.length}\n` + table(['IMAGE', 'PLATFORM', 'INPUT', 'DIGEST', 'ENVELOPE'], votes.map((v) => [v.image, v.platform, short(v.inputDigest), short(v.digest), short(v.envelope)])));
-          return;
-        }
-        const result = options.digest !== undefined
-          ? await queryDigest(store, policy, digestArg(options.digest, '--digest'))
-          : await verdictsFor(store, policy, options.image === undefined ? {} : { image: imageArg(options.image, '--image') });
-        report(result.problems);
-        env.io.out(options.json ? JSON.stringify(result) : result.verdicts.length ? verdictTable(result.verdicts, policy) : 'nothing attested matches');
-      });
+      const params = {
+        ...(options.image !== undefined ? { image: imageArg(options.image, '--image') } : {}),
+        ...(options.digest !== undefined ? { digest: digestArg(options.digest, '--digest') } : {}),
+        ...(options.key !== undefined ? { key: options.key } : {}),
+      };
+      const answer = await ask(context, 'GET', `/query?${new URLSearchParams(params)}`, undefined, (store) => answerQuery(store, policy, params));
+      answer.problems.forEach((p) => env.io.err(`store problem in ${p.sublevel} at ${JSON.stringify(p.key)}: ${p.problem}`));
+      if (options.json) {
+        env.io.out(JSON.stringify(answer));
+      } else if (answer.kind === 'key') {
+        env.io.out(`${answer.name} (${answer.keyid}) signed ${answer.votes.length}\n` + table(['IMAGE', 'PLATFORM', 'INPUT', 'DIGEST', 'ENVELOPE'], answer.votes.map((v) => [v.image, v.platform, short(v.inputDigest), short(v.digest), short(v.envelope)])));
+      } else {
+        env.io.out(answer.verdicts.length ? verdictTable(answer.verdicts, policy) : 'nothing attested matches');
+      }
     });
 }

@@ -5,8 +5,9 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from '../cli.ts';
-import { loadContext, withStore } from '../context.ts';
-import { verifyManifest } from '../../store/queries.ts';
+import { loadContext } from '../context.ts';
+import { ask } from '../client.ts';
+import { answerVerify } from '../answers.ts';
 import type { ManifestEntry, ManifestVerdict, EntryVerdict } from '../../protocol/manifest.ts';
 import { readManifest } from '../manifest-files.ts';
 import { configPath, digestArg, imageArg } from './args.ts';
@@ -52,7 +53,7 @@ export function registerVerify(program: Command, env: CommandEnv): void {
     .action(async (target: string, options: { json?: boolean; all?: boolean }, command: Command) => {
       const entries = await entriesOf(target);
       const context = await loadContext(configPath(command));
-      const verdict = await withStore(context, (store) => verifyManifest(store, context.policy, entries));
+      const verdict = await ask(context, 'POST', '/verify', JSON.stringify({ entries }), (store) => answerVerify(store, context.policy, entries));
       env.setExit(exitCodeOf(verdict));
       if (options.json) {
         env.io.out(JSON.stringify(verdict));

@@ -13,7 +13,7 @@ export class HashIndex {
   static async load(store: AttestationStore): Promise<HashIndex> {
     const index = new HashIndex();
     for await (const hash of store.hashes()) index.add(hash);
-    store.onAdded((hashes) => hashes.forEach((h) => index.add(h)));
+    store.onAdded((added) => added.forEach((a) => index.add(a.hash)));
     return index;
   }
 

@@ -1,0 +1,65 @@
+/**
+ * The answers the CLI and the local API give, computed from the store: one place, so the two
+ * surfaces say the same thing (the CLI asks a running daemon's API for them, and computes them
+ * itself when no daemon runs).
+ */
+import type { Vote } from '../protocol/attestation.ts';
+import type { ManifestEntry, ManifestVerdict } from '../protocol/manifest.ts';
+import type { Verdict } from '../protocol/threshold.ts';
+import { keyName, type TrustPolicy } from '../protocol/trust.ts';
+import type { StoreProblem } from '../store/errors.ts';
+import { queryDigest, verdictsFor, verifyManifest } from '../store/queries.ts';
+import type { AttestationStore } from '../store/store.ts';
+import { DaemonError } from './errors.ts';
+
+export interface QueryParams {
+  image?: string;
+  digest?: string;
+  /** keyid or configured name */
+  key?: string;
+}
+
+export type QueryAnswer =
+  | { kind: 'key'; keyid: string; name: string; votes: Vote[]; problems: StoreProblem[] }
+  | { kind: 'verdicts'; verdicts: Verdict[]; votes?: Vote[]; problems: StoreProblem[] };
+
+export async function answerQuery(store: AttestationStore, policy: TrustPolicy, params: QueryParams): Promise<QueryAnswer> {
+  if (params.key !== undefined) {
+    const keyid = [...policy.names].find(([, name]) => name === params.key)?.[0] ?? params.key;
+    if (!/^[0-9a-f]{64}$/.test(keyid)) throw new DaemonError('USAGE', `--key: expected a keyid (64 lowercase hex) or a configured key name, got ${JSON.stringify(params.key)}`);
+    const { votes, problems } = await store.votesByKey(keyid);
+    return { kind: 'key', keyid, name: keyName(policy, keyid), votes, problems };
+  }
+  if (params.digest !== undefined) return { kind: 'verdicts', ...(await queryDigest(store, policy, params.digest)) };
+  return { kind: 'verdicts', ...(await verdictsFor(store, policy, params.image === undefined ? {} : { image: params.image })) };
+}
+
+export type VerifyAnswer = ManifestVerdict & { problems: StoreProblem[] };
+
+export function answerVerify(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<VerifyAnswer> {
+  return verifyManifest(store, policy, entries);
+}
+
+export interface StoreStatus {
+  envelopes: number;
+  identities: number;
+  verdicts: { trusted: number; pending: number; conflict: number };
+  /** Keys that signed two digests for one identity, by name. */
+  equivocating: string[];
+  conflicts: { image: string; platform: string; inputDigest: string; digests: { digest: string; signers: string[] }[] }[];
+}
+
+export async function answerStatus(store: AttestationStore, policy: TrustPolicy): Promise<StoreStatus> {
+  const { verdicts } = await verdictsFor(store, policy);
+  const count = (status: Verdict['status']) => verdicts.filter((v) => v.status === status).length;
+  return {
+    envelopes: await store.count(),
+    identities: verdicts.length,
+    verdicts: { trusted: count('trusted'), pending: count('pending'), conflict: count('conflict') },
+    equivocating: [...new Set(verdicts.flatMap((v) => v.equivocating.map((e) => keyName(policy, e.keyid))))].sort(),
+    conflicts: verdicts.filter((v) => v.status === 'conflict').map((v) => ({
+      ...v.identity,
+      digests: v.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(policy, k)) })),
+    })),
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The local HTTP API (DESIGN section 8), on a loopback address or a unix socket only. Every
+ * parameter and body is validated with zod; bad input is a 400 with a code and a message
+ * that says what was expected, and changes nothing.
+ *
+ *   GET  /status                    node, peers, store and verdict counts
+ *   GET  /peers                     connected peers
+ *   GET  /query?image=|digest=|key= verdicts and votes
+ *   POST /verify                    {"entries":[{"image","digest","where"?}]} -> manifest verdict
+ *   POST /envelopes                 one DSSE envelope (bytes) -> validated, stored, gossiped
+ *   GET  /metrics                   Prometheus text
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { unlink } from 'node:fs/promises';
+import { z } from 'zod';
+import { StagexError } from '../protocol/errors.ts';
+import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
+import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
+import type { Registry } from 'prom-client';
+import { DaemonError } from './errors.ts';
+
+const querySchema = z.strictObject({
+  image: imageNameSchema.optional(),
+  digest: z.string().transform((d) => d.replace(/^sha256:/, '')).pipe(sha256HexSchema).optional(),
+  key: z.string().min(1).max(128).optional(),
+}).refine((q) => [q.image, q.digest, q.key].filter((v) => v !== undefined).length <= 1, 'give at most one of image, digest, key');
+
+const verifySchema = z.strictObject({
+  entries: z.array(z.strictObject({ image: imageNameSchema, digest: sha256HexSchema, where: z.string().max(512).default('api') })).min(1).max(100_000),
+});
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+export interface ApiHandlers {
+  status(): Promise<unknown>;
+  peers(): unknown;
+  query(params: z.output<typeof querySchema>): Promise<unknown>;
+  verify(entries: z.output<typeof verifySchema>['entries']): Promise<unknown>;
+  submit(bytes: Uint8Array): Promise<unknown>;
+  metrics: Registry;
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new HttpError(400, 'BAD_REQUEST', `${what}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}
+
+async function body(request: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, 'TOO_LARGE', `request body: expected at most ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+async function route(handlers: ApiHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const send = (status: number, value: unknown) => {
+    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  };
+  const key = `${request.method} ${url.pathname}`;
+  switch (key) {
+    case 'GET /status': return send(200, await handlers.status());
+    case 'GET /peers': return send(200, handlers.peers());
+    case 'GET /query': return send(200, await handlers.query(parse(querySchema, Object.fromEntries(url.searchParams), 'query')));
+    case 'POST /verify': {
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.from(await body(request, MAX_BODY)).toString('utf8'));
+      } catch (error) {
+        if (error instanceof HttpError) throw error;
+        throw new HttpError(400, 'BAD_REQUEST', `verify: body is not JSON (${(error as Error).message})`);
+      }
+      return send(200, await handlers.verify(parse(verifySchema, json, 'verify').entries));
+    }
+    case 'POST /envelopes': return send(200, await handlers.submit(await body(request, MAX_ENVELOPE_BYTES)));
+    case 'GET /metrics':
+      response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
+      return;
+    default:
+      throw new HttpError(404, 'NOT_FOUND', `no route ${key}; see daemon/api.ts`);
+  }
+}
+
+export interface RunningApi {
+  address: string;
+  close(): Promise<void>;
+}
+
+/** Listens on `listen`: "127.0.0.1:7780" (loopback only) or an absolute unix socket path. */
+export async function startApi(listen: string, handlers: ApiHandlers): Promise<RunningApi> {
+  const server: Server = createServer((request, response) => {
+    route(handlers, request, response).catch((error: unknown) => {
+      const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
+        : error instanceof StagexError ? [400, error.code, error.message]
+        : [500, 'INTERNAL', (error as Error).message];
+      if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { code, message } }));
+    });
+  });
+  const socket = listen.startsWith('/');
+  if (socket) await unlink(listen).catch(() => undefined);
+  const [host, port] = socket ? [undefined, undefined] : [listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(listen.slice(listen.lastIndexOf(':') + 1))];
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new DaemonError('BAD_CONFIG', `api.listen ${listen}: ${(error as Error).message}`)));
+    if (socket) server.listen(listen, resolve);
+    else server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  return {
+    address: typeof address === 'string' ? address : `${address!.address}:${address!.port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

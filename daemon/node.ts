@@ -1,0 +1,117 @@
+/**
+ * A running stagex-node (DESIGN sections 6 and 8): the store, the libp2p peer with gossip and
+ * sync, the local API and metrics, wired together. Stopping closes them in reverse order, so
+ * queued writes finish and the store closes with no half batch.
+ */
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { readAttestation, type Attestation } from '../protocol/attestation.ts';
+import { decide } from '../protocol/threshold.ts';
+import { keyName } from '../protocol/trust.ts';
+import { AttestationStore } from '../store/store.ts';
+import { answerQuery, answerStatus, answerVerify } from './answers.ts';
+import { startApi, type RunningApi } from './api.ts';
+import type { NodeContext } from './context.ts';
+import type { Log } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { Gossip } from './net/gossip.ts';
+import { HashIndex } from './net/hash-index.ts';
+import { loadOrCreateIdentity } from './net/identity.ts';
+import { startPeer, type RunningPeer } from './net/peer.ts';
+import { Sync } from './net/sync.ts';
+
+const BULK = 64;
+
+export interface RunningNode {
+  peerId: string;
+  addresses: string[];
+  api: RunningApi;
+  store: AttestationStore;
+  gossip: Gossip;
+  sync: Sync;
+  peer: RunningPeer;
+  /** Validates, stores and gossips envelope bytes (the builder's and the API's path in). */
+  submit(bytes: Uint8Array): Promise<{ result: 'added' | 'present'; hash: string }>;
+  stop(): Promise<void>;
+}
+
+export interface NodeOptions {
+  log: Log;
+  /** Sync interval override (tests). */
+  syncIntervalMs?: number;
+}
+
+export async function startNode(context: NodeContext, options: NodeOptions): Promise<RunningNode> {
+  const { config, policy } = context;
+  const { log } = options;
+  const privateKey = await loadOrCreateIdentity(config.network.identityKey);
+  const store = await AttestationStore.open(config.store);
+  const index = await HashIndex.load(store);
+  store.onAdded((added) => reportVerdicts(store, context, added, log));
+  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log });
+  const gossip = new Gossip({ networkId: config.networkId, policy, store, log });
+  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
+  gossip.start(peer.node);
+  await sync.start(peer.node);
+
+  const submit = async (bytes: Uint8Array) => {
+    const attestation = readAttestation(bytes, policy, 'submitted envelope');
+    const result = await store.put(attestation);
+    if (result === 'added') await gossip.publish(attestation.bytes);
+    return { result, hash: attestation.hash };
+  };
+  let cached: { at: number; value: ReturnType<typeof answerStatus> } | undefined;
+  const storeStatus = () => {
+    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: answerStatus(store, policy) };
+    return cached.value;
+  };
+  const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
+  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus });
+  const peerId = peerIdFromPrivateKey(privateKey).toString();
+  const addresses = peer.node.getMultiaddrs().map((a) => a.toString());
+  const api = await startApi(config.api.listen, {
+    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
+    peers,
+    query: (params) => answerQuery(store, policy, params),
+    verify: (entries) => answerVerify(store, policy, entries),
+    submit,
+    metrics,
+  });
+  log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
+  return {
+    peerId, addresses, api, store, gossip, sync, peer, submit,
+    async stop() {
+      await api.close();
+      await sync.stop();
+      await gossip.stop();
+      await peer.stop();
+      await store.close();
+      log('node.stopped', {});
+    },
+  };
+}
+
+/**
+ * Logs what each write changes: trusted identities, and loudly conflicts and equivocation.
+ * A bulk write (sync catching up) gets one summary instead of a read per identity.
+ */
+function reportVerdicts(store: AttestationStore, context: NodeContext, added: readonly Attestation[], log: Log): void {
+  if (added.length > BULK) {
+    void answerStatus(store, context.policy).then((status) => {
+      log('store.bulk_added', { envelopes: added.length, verdicts: status.verdicts });
+      for (const conflict of status.conflicts) log('verdict.conflict', conflict);
+      if (status.equivocating.length) log('verdict.equivocation', { keys: status.equivocating });
+    }, (error: Error) => log('store.error', { error: error.message }));
+    return;
+  }
+  const identities = new Map(added.flatMap((a) => a.votes).map((v) => [`${v.image} ${v.platform} ${v.inputDigest}`, v]));
+  for (const vote of identities.values()) {
+    void store.votes({ image: vote.image, platform: vote.platform, inputDigest: vote.inputDigest }).then(({ votes }) => {
+      for (const verdict of decide(votes, context.policy)) {
+        const signers = verdict.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(context.policy, k)) }));
+        if (verdict.status === 'conflict') log('verdict.conflict', { ...verdict.identity, digests: signers });
+        else if (verdict.status === 'trusted' && verdict.count === verdict.threshold) log('verdict.trusted', { ...verdict.identity, digest: verdict.digest, signers: signers[0]!.signers });
+        for (const e of verdict.equivocating) log('verdict.equivocation', { ...verdict.identity, key: keyName(context.policy, e.keyid), digests: e.digests });
+      }
+    }, (error: Error) => log('store.error', { error: error.message }));
+  }
+}

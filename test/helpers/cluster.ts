@@ -1,0 +1,99 @@
+/**
+ * A local network of stagex-node daemons as separate OS processes on 127.0.0.1, for tests,
+ * benchmarks and the demo: each with its own key, config, store and ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli, type Io } from '../../daemon/cli.ts';
+import { callApi } from '../../daemon/client.ts';
+
+export const CLI = fileURLToPath(new URL('../../daemon/bin/stagex-node.ts', import.meta.url));
+
+export interface Member {
+  name: string;
+  dir: string;
+  config: string;
+  publicKey: string;
+  peerId: string;
+  p2pPort: number;
+  api: string;
+  process?: ChildProcess;
+  log: string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Runs the CLI in-process; returns exit code and output. */
+export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (t) => { out += t + '\n'; }, err: (t) => { err += t + '\n'; } };
+  return { code: await runCli(args, io), out, err };
+}
+
+/**
+ * Makes `count` reproducers in `root` that trust each other at `threshold`, bootstrap in a
+ * ring (each dials the next), plus `extra` members that trust the ring but are not trusted.
+ */
+export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; networkId?: string } = {}): Promise<Member[]> {
+  const all = [...names, ...(options.untrusted ?? [])];
+  const members: Member[] = [];
+  for (const name of all) {
+    const dir = join(root, name);
+    const init = await cli('init', dir, '--name', name, '--network-id', options.networkId ?? 'test', '--json');
+    if (init.code !== 0) throw new Error(init.err);
+    const { config, publicKey, peerId } = JSON.parse(init.out);
+    members.push({ name, dir, config, publicKey, peerId, p2pPort: await freePort(), api: `127.0.0.1:${await freePort()}`, log: [] });
+  }
+  const trusted = members.filter((m) => names.includes(m.name));
+  for (const [i, member] of members.entries()) {
+    const json = JSON.parse(await readFile(member.config, 'utf8'));
+    json.trust = { threshold, keys: trusted.map((t) => ({ name: t.name, publicKey: t.publicKey })), revoked: [] };
+    const next = trusted[(i + 1) % trusted.length]!;
+    json.network.listen = [`/ip4/127.0.0.1/tcp/${member.p2pPort}`];
+    json.network.bootstrap = next === member ? [] : [`/ip4/127.0.0.1/tcp/${next.p2pPort}/p2p/${next.peerId}`];
+    json.api = { listen: member.api };
+    await writeFile(member.config, JSON.stringify(json, null, 2));
+  }
+  return members;
+}
+
+export function startMember(member: Member, extraArgs: string[] = []): void {
+  const child = spawn(process.execPath, [CLI, '-c', member.config, 'start', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => member.log.push(...chunk.split('\n').filter(Boolean)));
+  member.process = child;
+}
+
+export async function stopMember(member: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  const child = member.process;
+  if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill(signal);
+  return exited;
+}
+
+export async function status(member: Member): Promise<any> {
+  const reply = await callApi(member.api, 'GET', '/status');
+  return reply && JSON.parse(reply.body);
+}
+
+export async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await Promise.resolve().then(check).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+}
