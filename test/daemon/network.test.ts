@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
-import { cli, makeCluster, startMember, status, stopMember, until, type Member } from '../helpers/cluster.ts';
+import { cli, makeCluster, startMember, status, stopMember, until, type Member } from '../../scripts/local-network.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hex64 } from '../helpers/fixtures.ts';
 import { startPeer } from '../../daemon/net/peer.ts';

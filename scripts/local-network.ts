@@ -1,16 +1,17 @@
 /**
- * A local network of stagex-node daemons as separate OS processes on 127.0.0.1, for tests,
- * benchmarks and the demo: each with its own key, config, store and ports.
+ * A local network of stagex-node daemons as separate OS processes on 127.0.0.1, for the demo,
+ * tests and benchmarks: each with its own key, config, store, ports and log file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli, type Io } from '../../daemon/cli.ts';
-import { callApi } from '../../daemon/client.ts';
+import { runCli, type Io } from '../daemon/cli.ts';
+import { callApi } from '../daemon/client.ts';
 
-export const CLI = fileURLToPath(new URL('../../daemon/bin/stagex-node.ts', import.meta.url));
+export const CLI = fileURLToPath(new URL('../daemon/bin/stagex-node.ts', import.meta.url));
 
 export interface Member {
   name: string;
@@ -70,9 +71,15 @@ export async function makeCluster(root: string, names: string[], threshold: numb
   return members;
 }
 
+/** Starts a member's daemon; its JSON log lines are kept in `member.log` and `<dir>/daemon.log`. */
 export function startMember(member: Member, extraArgs: string[] = []): void {
   const child = spawn(process.execPath, [CLI, '-c', member.config, 'start', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => member.log.push(...chunk.split('\n').filter(Boolean)));
+  const file = createWriteStream(join(member.dir, 'daemon.log'), { flags: 'a' });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    file.write(chunk);
+    member.log.push(...chunk.split('\n').filter(Boolean));
+  });
+  child.once('exit', () => file.end());
   member.process = child;
 }
 
