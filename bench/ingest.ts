@@ -12,6 +12,7 @@ import { fromBase64 } from '../protocol/encoding.ts';
 import { readAttestation } from '../protocol/attestation.ts';
 import { AttestationStore } from '../store/store.ts';
 import { ingestBatches } from '../daemon/ingest.ts';
+import { inlineVerifier } from '../daemon/verify-pool.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../test/helpers/fixtures.ts';
 
 const count = Number(process.argv[2] ?? 5000);
@@ -53,7 +54,7 @@ const BATCH = 250;
 const batches = Array.from({ length: Math.ceil(count / BATCH) }, (_, i) => envelopes.slice(i * BATCH, (i + 1) * BATCH));
 const stores = await Promise.all([0, 1, 2].map((i) => AttestationStore.open(join(dir, `db${i}`))));
 const stored = await rate(`pipeline + store (batches of ${BATCH}, pipelined)`, async () => {
-  const counts = await ingestBatches(batches, stores[round++]!, policy, 'bench');
+  const counts = await ingestBatches(batches, stores[round++]!, inlineVerifier(policy), 'bench');
   if (counts.added !== count) throw new Error(`stored ${counts.added} of ${count}`);
 });
 await Promise.all(stores.map((s) => s.close()));

@@ -3,6 +3,7 @@
  * parameter and body is validated with zod; bad input is a 400 with a code and a message
  * that says what was expected, and changes nothing.
  *
+ *   GET  /health                    envelope and peer counts (cheap: no verdicts)
  *   GET  /status                    node, peers, store and verdict counts
  *   GET  /peers                     connected peers
  *   GET  /query?image=|digest=|key= verdicts and votes
@@ -32,6 +33,7 @@ const verifySchema = z.strictObject({
 const MAX_BODY = 8 * 1024 * 1024;
 
 export interface ApiHandlers {
+  health(): unknown;
   status(): Promise<unknown>;
   peers(): unknown;
   query(params: z.output<typeof querySchema>): Promise<unknown>;
@@ -75,6 +77,7 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
   };
   const key = `${request.method} ${url.pathname}`;
   switch (key) {
+    case 'GET /health': return send(200, handlers.health());
     case 'GET /status': return send(200, await handlers.status());
     case 'GET /peers': return send(200, handlers.peers());
     case 'GET /query': return send(200, await handlers.query(parse(querySchema, Object.fromEntries(url.searchParams), 'query')));

@@ -5,7 +5,7 @@
  */
 import { fromHex } from '../protocol/encoding.ts';
 import type { Signer } from '../protocol/keys.ts';
-import { compileTrust, type TrustPolicy } from '../protocol/trust.ts';
+import { compileTrust, type TrustPolicy, type TrustPolicyInput } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
 import { loadConfig, type Config } from './config.ts';
 import { DaemonError } from './errors.ts';
@@ -15,6 +15,8 @@ import { StagexError } from '../protocol/errors.ts';
 export interface NodeContext {
   config: Config;
   policy: TrustPolicy;
+  /** What `policy` was compiled from: verification workers compile their own copy. */
+  trust: TrustPolicyInput;
   signer: Signer;
 }
 
@@ -22,18 +24,20 @@ export async function loadContext(configFile: string): Promise<NodeContext> {
   const config = await loadConfig(configFile);
   const signer = await loadSigningKey(config.signingKey);
   let policy: TrustPolicy;
+  let trust: TrustPolicyInput;
   try {
-    policy = compileTrust({
+    trust = {
       threshold: config.trust.threshold,
       keys: config.trust.keys.map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey, `trust.keys (${k.name}).publicKey`, 32) })),
       revoked: config.trust.revoked,
       extraKnown: [signer.publicKey],
-    }, `config ${config.file}: trust`);
+    };
+    policy = compileTrust(trust, `config ${config.file}: trust`);
   } catch (error) {
     if (error instanceof StagexError) throw new DaemonError('BAD_CONFIG', error.message, { cause: error });
     throw error;
   }
-  return { config, policy, signer };
+  return { config, policy, trust, signer };
 }
 
 /** Opens the store a context names, runs `work`, and always closes it. */

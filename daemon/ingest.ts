@@ -5,7 +5,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
-import { readAttestation } from '../protocol/attestation.ts';
+import { readAttestation, type Attestation } from '../protocol/attestation.ts';
+import type { BatchVerifier, Checked } from './verify-pool.ts';
 import { StagexError } from '../protocol/errors.ts';
 import type { TrustPolicy } from '../protocol/trust.ts';
 import type { AttestationStore } from '../store/store.ts';
@@ -64,8 +65,6 @@ async function importFile(file: string, submit: Submit): Promise<ImportOutcome> 
   }
 }
 
-const YIELD_EVERY = 32;
-
 export interface IngestCounts {
   added: number;
   present: number;
@@ -73,31 +72,28 @@ export interface IngestCounts {
 }
 
 /**
- * Verifies and stores envelope bytes arriving in batches (sync, bulk import). Verifying batch
- * i + 1 overlaps with LevelDB writing batch i, so the verifying core is never idle waiting on
- * the disk; at most one write is in flight.
+ * Verifies and stores envelope bytes arriving in batches (sync, bulk import). Up to
+ * `inFlight` batches are being verified (on a worker pool, or inline) while the previous one
+ * is written, so neither the cores nor the disk wait for each other.
  */
-export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncIterable<Uint8Array[]>, store: AttestationStore, policy: TrustPolicy, where: string): Promise<IngestCounts> {
+export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncIterable<Uint8Array[]>, store: AttestationStore, verify: BatchVerifier, where: string, inFlight = 2): Promise<IngestCounts> {
   const counts: IngestCounts = { added: 0, present: 0, refused: [] };
+  const verifying: Promise<Checked[]>[] = [];
   let writing: Promise<void> = Promise.resolve();
-  for await (const batch of batches) {
-    const attestations = [];
-    for (const [i, bytes] of batch.entries()) {
-      // Verification is synchronous: yield now and then so the previous batch's store
-      // callbacks (lookups, then the write) run in between instead of after the whole batch.
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
-      try {
-        attestations.push(readAttestation(bytes, policy, where));
-      } catch (error) {
-        if (!(error instanceof StagexError)) throw error;
-        counts.refused.push({ code: error.code, error: error.message });
-      }
-    }
+  const storeNext = async () => {
+    const checked = await verifying.shift()!;
+    const attestations = checked.filter((c): c is Attestation => 'votes' in c);
+    for (const c of checked) if (!('votes' in c)) counts.refused.push(c);
     await writing;
     writing = store.putMany(attestations).then((results) => {
       for (const result of results) counts[result] += 1;
     });
+  };
+  for await (const batch of batches) {
+    verifying.push(verify(batch, where));
+    if (verifying.length >= inFlight) await storeNext();
   }
+  while (verifying.length > 0) await storeNext();
   await writing;
   return counts;
 }

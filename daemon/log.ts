@@ -15,6 +15,6 @@ export function createLog(node: string, minimum: Level = 'info', write: (line: s
 function levelOf(event: string): Level {
   if (/error|failed/.test(event)) return 'error';
   if (/rejected|dropped|conflict|equivocat/.test(event)) return 'warn';
-  if (/ignored|dialled|round/.test(event)) return 'debug';
+  if (/ignored|dialled|round|envelope\.stored/.test(event)) return 'debug';
   return 'info';
 }

@@ -4,7 +4,7 @@
  * queued writes finish and the store closes with no half batch.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { readAttestation, type Attestation } from '../protocol/attestation.ts';
+import { identityKey, readAttestation, type Attestation } from '../protocol/attestation.ts';
 import { decide } from '../protocol/threshold.ts';
 import { keyName } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
@@ -18,6 +18,7 @@ import { HashIndex } from './net/hash-index.ts';
 import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
 import { Sync } from './net/sync.ts';
+import { VerifyPool } from './verify-pool.ts';
 
 const BULK = 64;
 
@@ -46,10 +47,14 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
   const store = await AttestationStore.open(config.store);
   const index = await HashIndex.load(store);
-  store.onAdded((added) => reportVerdicts(store, context, added, log));
+  store.onAdded((added) => {
+    if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
+    reportVerdicts(store, context, added, log);
+  });
   const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log });
   const gossip = new Gossip({ networkId: config.networkId, policy, store, log });
-  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
+  const pool = new VerifyPool(context.trust);
+  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
   gossip.start(peer.node);
   await sync.start(peer.node);
 
@@ -69,6 +74,7 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
   const peerId = peerIdFromPrivateKey(privateKey).toString();
   const addresses = peer.node.getMultiaddrs().map((a) => a.toString());
   const api = await startApi(config.api.listen, {
+    health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
     status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
     peers,
     query: (params) => answerQuery(store, policy, params),
@@ -84,6 +90,7 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
       await sync.stop();
       await gossip.stop();
       await peer.stop();
+      await pool.close();
       await store.close();
       log('node.stopped', {});
     },
@@ -91,27 +98,20 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
 }
 
 /**
- * Logs what each write changes: trusted identities, and loudly conflicts and equivocation.
- * A bulk write (sync catching up) gets one summary instead of a read per identity.
+ * Logs what each write changes: loudly conflicts and equivocation, and identities that just
+ * reached the threshold. One read of the written identities' tallies per write.
  */
 function reportVerdicts(store: AttestationStore, context: NodeContext, added: readonly Attestation[], log: Log): void {
-  if (added.length > BULK) {
-    void answerStatus(store, context.policy).then((status) => {
-      log('store.bulk_added', { envelopes: added.length, verdicts: status.verdicts });
-      for (const conflict of status.conflicts) log('verdict.conflict', conflict);
-      if (status.equivocating.length) log('verdict.equivocation', { keys: status.equivocating });
-    }, (error: Error) => log('store.error', { error: error.message }));
-    return;
-  }
-  const identities = new Map(added.flatMap((a) => a.votes).map((v) => [`${v.image} ${v.platform} ${v.inputDigest}`, v]));
-  for (const vote of identities.values()) {
-    void store.votes({ image: vote.image, platform: vote.platform, inputDigest: vote.inputDigest }).then(({ votes }) => {
-      for (const verdict of decide(votes, context.policy)) {
-        const signers = verdict.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(context.policy, k)) }));
-        if (verdict.status === 'conflict') log('verdict.conflict', { ...verdict.identity, digests: signers });
-        else if (verdict.status === 'trusted' && verdict.count === verdict.threshold) log('verdict.trusted', { ...verdict.identity, digest: verdict.digest, signers: signers[0]!.signers });
-        for (const e of verdict.equivocating) log('verdict.equivocation', { ...verdict.identity, key: keyName(context.policy, e.keyid), digests: e.digests });
-      }
-    }, (error: Error) => log('store.error', { error: error.message }));
-  }
+  const identities = [...new Set(added.flatMap((a) => a.votes.map(identityKey)))];
+  void store.votesForIdentities(identities).then(({ votes }) => {
+    const verdicts = decide(votes, context.policy);
+    const quiet = added.length > BULK;
+    for (const verdict of verdicts) {
+      const signers = verdict.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(context.policy, k)) }));
+      if (verdict.status === 'conflict') log('verdict.conflict', { ...verdict.identity, digests: signers });
+      else if (!quiet && verdict.status === 'trusted' && verdict.count === verdict.threshold) log('verdict.trusted', { ...verdict.identity, digest: verdict.digest, signers: signers[0]!.signers });
+      for (const e of verdict.equivocating) log('verdict.equivocation', { ...verdict.identity, key: keyName(context.policy, e.keyid), digests: e.digests });
+    }
+    if (quiet) log('store.bulk_added', { envelopes: added.length, trusted: verdicts.filter((v) => v.status === 'trusted').length });
+  }, (error: Error) => log('store.error', { error: error.message }));
 }

@@ -14,7 +14,11 @@ export type ProtocolErrorCode =
   | 'BAD_MANIFEST'
   | 'BAD_PACKAGE'
   | 'BAD_TREE'
-  | 'BAD_FRAME';
+  | 'BAD_FRAME'
+  | 'BAD_TAR'
+  | 'BAD_LAYER'
+  | 'SPECIAL_FILE'
+  | 'BAD_IMAGE_CONFIG';
 
 export class StagexError<C extends string = string> extends Error {
   readonly code: C;

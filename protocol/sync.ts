@@ -5,13 +5,19 @@
  *
  * Reconciliation: envelope hashes fall into 256 buckets by their first byte. A bucket's
  * summary is its count and the XOR of its hashes, so adding a hash updates it in O(1). Peers
- * compare the 256 summaries, exchange the hash lists of buckets that differ, and fetch only
+ * compare the 256 summaries, exchange the id lists of buckets that differ, and fetch only
  * the envelopes they lack, in batched frames.
  */
 import { ProtocolError } from './errors.ts';
 
 export const BUCKETS = 256;
 export const HASH_BYTES = 32;
+/**
+ * Hash lists and envelope requests name envelopes by the first 8 bytes of their hash: a
+ * quarter of the bytes, and a collision between two envelopes' ids is a 2^-64 event per pair
+ * (it would only delay that envelope to gossip). Received envelopes are checked against the id.
+ */
+export const ID_BYTES = 8;
 const SUMMARY_ENTRY = 4 + HASH_BYTES;
 /** Largest frame either side reads or writes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -34,8 +40,8 @@ export type Frame =
   | { type: typeof FrameType.summaryRequest }
   | { type: typeof FrameType.summary; summary: BucketSummary }
   | { type: typeof FrameType.hashesRequest; buckets: number[] }
-  | { type: typeof FrameType.hashes; hashes: Uint8Array[] }
-  | { type: typeof FrameType.envelopesRequest; hashes: Uint8Array[] }
+  | { type: typeof FrameType.hashes; ids: Uint8Array[] }
+  | { type: typeof FrameType.envelopesRequest; ids: Uint8Array[] }
   | { type: typeof FrameType.envelopes; envelopes: Uint8Array[] };
 
 /** Count and XOR of the hashes in each of the 256 buckets. */
@@ -74,11 +80,11 @@ function bad(message: string): never {
   throw new ProtocolError('BAD_FRAME', `sync frame: ${message}`);
 }
 
-function hashList(body: Uint8Array, max: number, what: string): Uint8Array[] {
-  if (body.length % HASH_BYTES !== 0) bad(`${what}: expected a multiple of ${HASH_BYTES} bytes, got ${body.length}`);
-  const count = body.length / HASH_BYTES;
-  if (count > max) bad(`${what}: expected at most ${max} hashes, got ${count}`);
-  return Array.from({ length: count }, (_, i) => body.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
+function idList(body: Uint8Array, max: number, what: string): Uint8Array[] {
+  if (body.length % ID_BYTES !== 0) bad(`${what}: expected a multiple of ${ID_BYTES} bytes, got ${body.length}`);
+  const count = body.length / ID_BYTES;
+  if (count > max) bad(`${what}: expected at most ${max} ids, got ${count}`);
+  return Array.from({ length: count }, (_, i) => body.subarray(i * ID_BYTES, (i + 1) * ID_BYTES));
 }
 
 export function encodeFrame(frame: Frame): Uint8Array {
@@ -100,9 +106,9 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return Uint8Array.of(frame.type, ...frame.buckets);
     case FrameType.hashes:
     case FrameType.envelopesRequest: {
-      const out = new Uint8Array(1 + frame.hashes.length * HASH_BYTES);
+      const out = new Uint8Array(1 + frame.ids.length * ID_BYTES);
       out[0] = frame.type;
-      frame.hashes.forEach((h, i) => out.set(h, 1 + i * HASH_BYTES));
+      frame.ids.forEach((id, i) => out.set(id, 1 + i * ID_BYTES));
       return out;
     }
     case FrameType.envelopes: {
@@ -147,9 +153,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       return { type, buckets };
     }
     case FrameType.hashes:
-      return { type, hashes: hashList(body, MAX_FRAME_BYTES / HASH_BYTES, 'hashes') };
+      return { type, ids: idList(body, MAX_FRAME_BYTES / ID_BYTES, 'hashes') };
     case FrameType.envelopesRequest:
-      return { type, hashes: hashList(body, MAX_REQUEST_HASHES, 'envelopes request') };
+      return { type, ids: idList(body, MAX_REQUEST_HASHES, 'envelopes request') };
     case FrameType.envelopes: {
       const envelopes: Uint8Array[] = [];
       const view = new DataView(body.buffer, body.byteOffset, body.byteLength);

@@ -45,10 +45,11 @@ export async function cli(...args: string[]): Promise<{ code: number; out: strin
 }
 
 /**
- * Makes `count` reproducers in `root` that trust each other at `threshold`, bootstrap in a
- * ring (each dials the next), plus `extra` members that trust the ring but are not trusted.
+ * Makes reproducers in `root` that trust each other at `threshold` and dial the peers
+ * `bootstrapOf` names (default: a ring, each dials the next), plus `untrusted` members that
+ * trust the others but are not trusted.
  */
-export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; networkId?: string } = {}): Promise<Member[]> {
+export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; networkId?: string; bootstrapOf?: (index: number, count: number) => number[] } = {}): Promise<Member[]> {
   const all = [...names, ...(options.untrusted ?? [])];
   const members: Member[] = [];
   for (const name of all) {
@@ -62,9 +63,9 @@ export async function makeCluster(root: string, names: string[], threshold: numb
   for (const [i, member] of members.entries()) {
     const json = JSON.parse(await readFile(member.config, 'utf8'));
     json.trust = { threshold, keys: trusted.map((t) => ({ name: t.name, publicKey: t.publicKey })), revoked: [] };
-    const next = trusted[(i + 1) % trusted.length]!;
+    const peers = (options.bootstrapOf ?? ((j, n) => [(j + 1) % n]))(i, trusted.length).map((j) => trusted[j]!).filter((p) => p !== member);
     json.network.listen = [`/ip4/127.0.0.1/tcp/${member.p2pPort}`];
-    json.network.bootstrap = next === member ? [] : [`/ip4/127.0.0.1/tcp/${next.p2pPort}/p2p/${next.peerId}`];
+    json.network.bootstrap = peers.map((p) => `/ip4/127.0.0.1/tcp/${p.p2pPort}/p2p/${p.peerId}`);
     json.api = { listen: member.api };
     await writeFile(member.config, JSON.stringify(json, null, 2));
   }
@@ -89,6 +90,12 @@ export async function stopMember(member: Member, signal: NodeJS.Signals = 'SIGTE
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill(signal);
   return exited;
+}
+
+/** The member's cheap counters: { envelopes, peers }. */
+export async function health(member: Member): Promise<{ envelopes: number; peers: number } | undefined> {
+  const reply = await callApi(member.api, 'GET', '/health');
+  return reply && JSON.parse(reply.body);
 }
 
 export async function status(member: Member): Promise<any> {

@@ -150,6 +150,12 @@ export class AttestationStore {
     return this.#readTallies(this.#batches<string>(this.#tally, prefixRange(...prefix)));
   }
 
+  /** Votes of many identities (identityKey strings) with one point read each, in one call. */
+  async votesForIdentities(identities: readonly string[]): Promise<VoteResult> {
+    const values = await this.#tally.getMany([...identities]);
+    return this.#readTallies(identities.flatMap((key, i) => (values[i] === undefined ? [] : [[key, values[i]!] as [string, string]])));
+  }
+
   /**
    * Votes for a set of images with one range read from the first to the last image: one
    * iterator instead of one per image (a manifest names hundreds).

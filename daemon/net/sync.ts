@@ -1,7 +1,7 @@
 /**
  * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/1.0.0`.
- * The initiator asks for the peer's bucket summary, then for the hash lists of the buckets
- * that differ, then for the envelopes it lacks, in batched length-prefixed frames
+ * The initiator asks for the peer's bucket summary, then for the envelope id lists of the
+ * buckets that differ, then for the envelopes it lacks, in batched length-prefixed frames
  * (protocol/sync.ts). One request per stream, every stream with a timeout. Received envelopes
  * go through the validation pipeline and the store like gossip; a peer that sends a malformed
  * frame, an envelope it was not asked for, or an invalid envelope is disconnected.
@@ -10,11 +10,12 @@ import { lpStream } from '@libp2p/utils';
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { envelopeHash } from '../../protocol/dsse.ts';
-import { decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
+import { decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import type { AttestationStore } from '../../store/store.ts';
 import { ingestBatches } from '../ingest.ts';
-import { hashHex, type HashIndex } from './hash-index.ts';
+import { inlineVerifier, type BatchVerifier } from '../verify-pool.ts';
+import { idHex, idOf, type HashIndex } from './hash-index.ts';
 import type { Peer } from './peer.ts';
 
 export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/1.0.0`;
@@ -24,6 +25,8 @@ export interface SyncInit {
   policy: TrustPolicy;
   store: AttestationStore;
   index: HashIndex;
+  /** Verifies received envelopes (a worker pool in the daemon). Default: on this thread. */
+  verify?: BatchVerifier;
   /** Time between sync rounds with every connected peer. Default 15 s. */
   intervalMs?: number;
   /** Limit for one request and its whole response. Default 60 s. */
@@ -101,28 +104,37 @@ export class Sync {
     const missing: Uint8Array[] = [];
     for (const frame of theirs) {
       if (frame.type !== FrameType.hashes) throw new Misbehaviour('expected hashes frames');
-      for (const hash of frame.hashes) {
-        if (!buckets.includes(hash[0]!)) throw new Misbehaviour('sent a hash from a bucket it was not asked for');
-        if (!index.has(hashHex(hash))) missing.push(hash);
+      for (const id of frame.ids) {
+        if (!buckets.includes(id[0]!)) throw new Misbehaviour('sent an id from a bucket it was not asked for');
+        if (!index.lookup(idHex(id))) missing.push(id);
       }
     }
     if (missing.length === 0) return;
     const chunks = Array.from({ length: Math.ceil(missing.length / MAX_REQUEST_HASHES) }, (_, i) => missing.slice(i * MAX_REQUEST_HASHES, (i + 1) * MAX_REQUEST_HASHES));
-    const counts = await ingestBatches(this.#envelopeBatches(peer, chunks), this.#init.store, this.#init.policy, `sync from ${peer}`);
+    const verify = this.#init.verify ?? inlineVerifier(this.#init.policy);
+    const counts = await ingestBatches(this.#envelopeBatches(peer, chunks), this.#init.store, verify, `sync from ${peer}`);
     this.counters.envelopesAdded += counts.added;
     const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
     if (invalid.length > 0) throw new Misbehaviour(`sent ${invalid.length} invalid envelope(s): ${invalid[0]!.error}`);
     this.#log('sync.round', { peer: peer.toString(), missing: missing.length, added: counts.added });
   }
 
-  /** Envelope batches as frames arrive, checked against what was asked for. */
+  /**
+   * Envelope batches, checked against what was asked for. The next chunk is requested before
+   * this one is handed on, so the transfer overlaps with verification.
+   */
   async *#envelopeBatches(peer: PeerId, chunks: Uint8Array[][]): AsyncGenerator<Uint8Array[]> {
-    for (const chunk of chunks) {
-      const wanted = new Set(chunk.map(hashHex));
-      for (const frame of await this.#request(peer, { type: FrameType.envelopesRequest, hashes: chunk }, FrameType.envelopes, true)) {
+    const fetch = (chunk: Uint8Array[]) => this.#request(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, true);
+    let next = chunks.length > 0 ? fetch(chunks[0]!) : undefined;
+    for (const [i, chunk] of chunks.entries()) {
+      const frames = await next!;
+      next = i + 1 < chunks.length ? fetch(chunks[i + 1]!) : undefined;
+      next?.catch(() => undefined);
+      const wanted = new Set(chunk.map(idHex));
+      for (const frame of frames) {
         if (frame.type !== FrameType.envelopes) throw new Misbehaviour('expected envelopes frames');
         for (const envelope of frame.envelopes) {
-          if (!wanted.delete(envelopeHash(envelope))) throw new Misbehaviour('sent an envelope it was not asked for');
+          if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('sent an envelope it was not asked for');
         }
         this.counters.envelopesReceived += frame.envelopes.length;
         yield frame.envelopes;
@@ -167,7 +179,7 @@ export class Sync {
           await this.#sendHashes(lp, request.buckets, signal);
           break;
         case FrameType.envelopesRequest:
-          await this.#sendEnvelopes(lp, request.hashes.map(hashHex), signal);
+          await this.#sendEnvelopes(lp, request.ids.map(idHex), signal);
           break;
         default:
           throw new Misbehaviour(`expected a request frame, got type ${request.type}`);
@@ -181,20 +193,21 @@ export class Sync {
   }
 
   async #sendHashes(lp: ReturnType<typeof lpStream>, buckets: number[], signal: AbortSignal): Promise<void> {
-    const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / 32);
+    const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / ID_BYTES);
     let batch: Uint8Array[] = [];
-    for (const hash of this.#init.index.inBuckets(buckets)) {
-      batch.push(hash);
+    for (const id of this.#init.index.inBuckets(buckets)) {
+      batch.push(id);
       if (batch.length === perFrame) {
-        await this.#write(lp, { type: FrameType.hashes, hashes: batch }, signal);
+        await this.#write(lp, { type: FrameType.hashes, ids: batch }, signal);
         batch = [];
       }
     }
-    if (batch.length > 0) await this.#write(lp, { type: FrameType.hashes, hashes: batch }, signal);
+    if (batch.length > 0) await this.#write(lp, { type: FrameType.hashes, ids: batch }, signal);
     await this.#write(lp, { type: FrameType.end }, signal);
   }
 
-  async #sendEnvelopes(lp: ReturnType<typeof lpStream>, hashes: string[], signal: AbortSignal): Promise<void> {
+  async #sendEnvelopes(lp: ReturnType<typeof lpStream>, ids: string[], signal: AbortSignal): Promise<void> {
+    const hashes = ids.map((id) => this.#init.index.lookup(id)).filter((h): h is string => h !== undefined);
     const found = (await this.#init.store.getMany(hashes)).filter((e): e is Uint8Array => e !== undefined);
     let batch: Uint8Array[] = [];
     let size = 1;

@@ -1,0 +1,72 @@
+/**
+ * Propagation benchmark (issue: 20 daemons on loopback, 1,000 attestations published from
+ * random daemons at 10 per second): time from submitting an envelope to one daemon's API
+ * until every daemon has stored it (p50 / p95 / p99) and losses, per topology seed. Each
+ * daemon dials 2 peers picked by a seeded PRNG (plus a ring, so the graph is connected);
+ * every message is verified by every daemon.
+ * Run: node bench/propagation.ts [daemons=20] [messages=1000] [rate=10] [seeds=1,2,3]
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { callApi } from '../daemon/client.ts';
+import { makeCluster, startMember, status, stopMember, until, type Member } from '../scripts/local-network.ts';
+import { envelopeBytes, hex64 } from '../test/helpers/fixtures.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { createSeedSigner, decodePrivateKeyPem, type Signer } from '../protocol/keys.ts';
+import { readKeyFile } from '../daemon/keyfile.ts';
+import { envelopeHash } from '../protocol/dsse.ts';
+
+const [daemons = 20, messages = 1000, rate = 10] = process.argv.slice(2, 5).map(Number);
+const seeds = (process.argv[5] ?? '1,2,3').split(',').map(Number);
+
+function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+
+for (const seed of seeds) {
+  const random = prng(seed);
+  const bootstrapOf = (i: number, n: number) => [...new Set([(i + 1) % n, Math.floor(random() * n), Math.floor(random() * n)])];
+  const members = await makeCluster(tempDir('stagex-prop'), Array.from({ length: daemons }, (_, i) => `d${i}`), 1, { networkId: 'prop', bootstrapOf });
+  const signers: Signer[] = await Promise.all(members.map(async (m) => createSeedSigner(decodePrivateKeyPem(await readKeyFile(join(m.dir, 'signing-key.pem')), m.name))));
+  members.forEach((m) => startMember(m, ['--log-level', 'debug']));
+  try {
+    await until('every daemon has peers', async () => (await Promise.all(members.map(status))).every((s) => s?.peers >= 2), 120_000);
+    await new Promise((r) => setTimeout(r, 5000));
+    const sent = new Map<string, number>();
+    const start = Date.now();
+    for (let i = 0; i < messages; i++) {
+      const at = start + (i * 1000) / rate;
+      await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+      const from = Math.floor(random() * daemons);
+      const bytes = envelopeBytes(signers[from]!, { image: `core-m${seed}x${i}`, inputDigest: hex64(`in ${seed} ${i}`), digest: hex64(`out ${i}`) });
+      sent.set(envelopeHash(bytes), Date.now());
+      void callApi(members[from]!.api, 'POST', '/envelopes', bytes);
+    }
+    await new Promise((r) => setTimeout(r, 10_000));
+    const stored = new Map<string, number[]>();
+    for (const m of members) {
+      for (const line of (await readFile(join(m.dir, 'daemon.log'), 'utf8')).split('\n')) {
+        if (!line.includes('"envelope.stored"')) continue;
+        const { time, hash } = JSON.parse(line) as { time: string; hash: string };
+        stored.set(hash, [...(stored.get(hash) ?? []), Date.parse(time)]);
+      }
+    }
+    const latencies: number[] = [];
+    let lost = 0;
+    for (const [hash, at] of sent) {
+      const times = stored.get(hash) ?? [];
+      if (times.length < daemons) lost += daemons - times.length;
+      else latencies.push(Math.max(...times) - at);
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(`seed ${seed}: ${daemons} daemons, ${messages} messages at ${rate}/s: all-stored latency p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; lost (daemon, message) pairs: ${lost}`);
+  } finally {
+    await Promise.all(members.map((m) => stopMember(m)));
+  }
+}

@@ -1,0 +1,21 @@
+/** A verification worker of daemon/verify-pool.ts: the attestation pipeline on batches. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readAttestation } from '../protocol/attestation.ts';
+import { StagexError } from '../protocol/errors.ts';
+import { compileTrust, type TrustPolicyInput } from '../protocol/trust.ts';
+import type { WorkerReply } from './verify-pool.ts';
+
+const policy = compileTrust(workerData as TrustPolicyInput);
+
+parentPort!.on('message', ({ id, batch, where }: { id: number; batch: Uint8Array[]; where: string }) => {
+  const results: WorkerReply['results'] = batch.map((bytes) => {
+    try {
+      const { hash, votes } = readAttestation(bytes, policy, where);
+      return { hash, votes };
+    } catch (error) {
+      if (error instanceof StagexError) return { code: error.code, error: error.message };
+      return { code: 'INTERNAL', error: (error as Error).message };
+    }
+  });
+  parentPort!.postMessage({ id, results } satisfies WorkerReply);
+});
