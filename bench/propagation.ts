@@ -7,6 +7,7 @@
  * Run: node bench/propagation.ts [daemons=20] [messages=1000] [rate=10] [seeds=1,2,3]
  */
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { callApi } from '../daemon/client.ts';
 import { makeCluster, startMember, status, stopMember, until, type Member } from '../scripts/local-network.ts';
@@ -27,6 +28,15 @@ function prng(seed: number): () => number {
   };
 }
 
+/** Fraction of all CPUs busy over `ms`. */
+async function busy(ms: number): Promise<number> {
+  const total = () => cpus().reduce((t, c) => ({ idle: t.idle + c.times.idle, all: t.all + Object.values(c.times).reduce((a, b) => a + b, 0) }), { idle: 0, all: 0 });
+  const before = total();
+  await new Promise((r) => setTimeout(r, ms));
+  const after = total();
+  return 1 - (after.idle - before.idle) / (after.all - before.all);
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 for (const seed of seeds) {
@@ -37,7 +47,8 @@ for (const seed of seeds) {
   members.forEach((m) => startMember(m, ['--log-level', 'debug']));
   try {
     await until('every daemon has peers', async () => (await Promise.all(members.map(status))).every((s) => s?.peers >= 2), 120_000);
-    await new Promise((r) => setTimeout(r, 5000));
+    await until('the machine settles after the starts (CPU < 50 % busy over 2 s)', async () => (await busy(2000)) < 0.5, 120_000);
+    console.log(`seed ${seed}: idle cluster uses ${Math.round((await busy(3000)) * 100)} % of the CPUs`);
     const sent = new Map<string, number>();
     const start = Date.now();
     for (let i = 0; i < messages; i++) {
@@ -65,6 +76,7 @@ for (const seed of seeds) {
       else latencies.push(Math.max(...times) - at);
     }
     latencies.sort((a, b) => a - b);
+    if (process.env.SHOW_HOPS) for (const [hash, at] of [...sent].slice(0, 5)) console.log((stored.get(hash) ?? []).map((t) => t - at).sort((a, b) => a - b).join(' '));
     console.log(`seed ${seed}: ${daemons} daemons, ${messages} messages at ${rate}/s: all-stored latency p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; lost (daemon, message) pairs: ${lost}`);
   } finally {
     await Promise.all(members.map((m) => stopMember(m)));

@@ -52,7 +52,7 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
     reportVerdicts(store, context, added, log);
   });
   const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log });
-  const gossip = new Gossip({ networkId: config.networkId, policy, store, log });
+  const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
   const pool = new VerifyPool(context.trust);
   const sync = new Sync({ networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
   gossip.start(peer.node);

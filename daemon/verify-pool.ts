@@ -19,14 +19,25 @@ export interface WorkerReply {
 }
 
 export class VerifyPool {
-  readonly #workers: { worker: Worker; busy: number }[];
+  readonly #trust: TrustPolicyInput;
+  readonly #size: number;
+  #workers: { worker: Worker; busy: number }[] = [];
   readonly #pending = new Map<number, (reply: WorkerReply) => void>();
   #next = 0;
 
-  /** `size` defaults to the machine's cores. */
+  /**
+   * `size` defaults to the machine's cores. Workers start on first use: a node that never
+   * catches up on a large backlog never pays for them (20 daemons share 2 cores in a bench).
+   */
   constructor(trust: TrustPolicyInput, size = availableParallelism()) {
-    this.#workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: trust });
+    this.#trust = trust;
+    this.#size = Math.max(1, size);
+  }
+
+  #start(): { worker: Worker; busy: number }[] {
+    if (this.#workers.length > 0) return this.#workers;
+    this.#workers = Array.from({ length: this.#size }, () => {
+      const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: this.#trust });
       worker.on('message', (reply: WorkerReply) => {
         this.#pending.get(reply.id)?.(reply);
         this.#pending.delete(reply.id);
@@ -34,11 +45,12 @@ export class VerifyPool {
       worker.unref();
       return { worker, busy: 0 };
     });
+    return this.#workers;
   }
 
   /** Verifies a batch on the least busy worker; results in input order. */
   readonly verify: BatchVerifier = (batch, where) => {
-    const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const slot = this.#start().reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.#next++;
     slot.busy += 1;
     return new Promise<WorkerReply>((resolve) => {

@@ -30,6 +30,8 @@ export interface GossipInit {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Called after an accepted envelope is stored for the first time. */
   onStored?: (hash: string) => void;
+  /** Whether an envelope hash is stored, answered from memory (sync's hash index); default: a store read. */
+  has?: (hash: string) => boolean;
 }
 
 export class Gossip {
@@ -83,7 +85,7 @@ export class Gossip {
       log(unknown ? 'gossip.ignored' : 'gossip.rejected', { from, code: error.code, reason: error.message });
       return unknown ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
     }
-    if (await this.#init.store.has(attestation.hash)) {
+    if (this.#init.has ? this.#init.has(attestation.hash) : await this.#init.store.has(attestation.hash)) {
       this.counters.ignored += 1;
       return TopicValidatorResult.Ignore;
     }

@@ -22,6 +22,10 @@ export class HashIndex {
     return this.#byBucket.reduce((n, s) => n + s.size, 0);
   }
 
+  has(hash: string): boolean {
+    return this.lookup(idOf(hash)) === hash;
+  }
+
   /** The full hash of a stored envelope with this id (hex), if any. */
   lookup(id: string): string | undefined {
     return this.#byBucket[parseInt(id.slice(0, 2), 16)]!.get(id);

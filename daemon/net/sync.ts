@@ -43,6 +43,9 @@ export interface SyncCounters {
   peersDropped: number;
 }
 
+/** Below this many missing envelopes, verifying on this thread beats waking workers. */
+const POOL_MIN = 1000;
+
 /** Thrown when a peer breaks the protocol; the connection is then closed. */
 class Misbehaviour extends Error {}
 
@@ -111,7 +114,7 @@ export class Sync {
     }
     if (missing.length === 0) return;
     const chunks = Array.from({ length: Math.ceil(missing.length / MAX_REQUEST_HASHES) }, (_, i) => missing.slice(i * MAX_REQUEST_HASHES, (i + 1) * MAX_REQUEST_HASHES));
-    const verify = this.#init.verify ?? inlineVerifier(this.#init.policy);
+    const verify = (missing.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#init.policy);
     const counts = await ingestBatches(this.#envelopeBatches(peer, chunks), this.#init.store, verify, `sync from ${peer}`);
     this.counters.envelopesAdded += counts.added;
     const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
