@@ -13,7 +13,7 @@ import { startApi, type RunningApi } from './api.ts';
 import type { NodeContext } from './context.ts';
 import type { Log } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { Gossip } from './net/gossip.ts';
+import { attestationTopic, Gossip } from './net/gossip.ts';
 import { HashIndex } from './net/hash-index.ts';
 import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
@@ -51,7 +51,7 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
     reportVerdicts(store, context, added, log);
   });
-  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log });
+  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), log });
   const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
   const pool = new VerifyPool(context.trust);
   const sync = new Sync({ networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });

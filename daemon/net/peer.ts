@@ -10,7 +10,7 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
-import { gossipsub, StrictNoSign, type GossipSub } from '@libp2p/gossipsub';
+import { gossipsub, StrictNoSign, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PrivateKey } from '@libp2p/interface';
 import { DaemonError } from '../errors.ts';
@@ -21,6 +21,8 @@ export interface PeerInit {
   privateKey: PrivateKey;
   listen: readonly string[];
   bootstrap: readonly string[];
+  /** The gossip topic to score peers on (invalid messages lower the sender's score). */
+  topic?: string;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
   redialIntervalMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -41,6 +43,42 @@ function parseAddrs(values: readonly string[], field: string): Multiaddr[] {
   });
 }
 
+/**
+ * Peer scoring on the attestation topic. Invalid messages cost a peer heavily (Reject is for
+ * input no honest node forwards): a few push it below the graylist threshold (-80) until the
+ * penalty decays (x0.99 per second). Mesh delivery-rate penalties stay off: attestations come
+ * in bursts and quiet hours, and a rate target would prune honest peers.
+ */
+function scoring(topic: string): Pick<GossipsubOpts, 'scoreParams' | 'scoreThresholds'> {
+  return {
+    scoreParams: {
+      topics: {
+        [topic]: {
+          topicWeight: 1,
+          timeInMeshWeight: 0.01,
+          timeInMeshQuantum: 1_000,
+          timeInMeshCap: 3_600,
+          firstMessageDeliveriesWeight: 0.5,
+          firstMessageDeliveriesDecay: 0.99,
+          firstMessageDeliveriesCap: 50,
+          meshMessageDeliveriesWeight: 0,
+          meshMessageDeliveriesDecay: 0.5,
+          meshMessageDeliveriesCap: 100,
+          meshMessageDeliveriesThreshold: 1,
+          meshMessageDeliveriesWindow: 10,
+          meshMessageDeliveriesActivation: 5_000,
+          meshFailurePenaltyWeight: 0,
+          meshFailurePenaltyDecay: 0.5,
+          invalidMessageDeliveriesWeight: -10,
+          invalidMessageDeliveriesDecay: 0.99,
+        },
+      },
+      topicScoreCap: 10,
+    },
+    scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 },
+  };
+}
+
 export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const listen = parseAddrs(init.listen, 'network.listen');
   const bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
@@ -58,6 +96,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
         msgIdFn: (message) => new Uint8Array(createHash('sha256').update(message.data).digest()),
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
+        ...(init.topic ? scoring(init.topic) : {}),
       }),
     },
   }) as Peer;

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { AttestationStore } from '../../store/store.ts';
 import { readAttestation } from '../../protocol/attestation.ts';
 import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
-import { Gossip } from '../../daemon/net/gossip.ts';
+import { attestationTopic, Gossip } from '../../daemon/net/gossip.ts';
 import { Sync } from '../../daemon/net/sync.ts';
 import { HashIndex } from '../../daemon/net/hash-index.ts';
 import { envelopeBytes, hex64, policyOf, signer, signers } from '../helpers/fixtures.ts';
@@ -19,7 +19,7 @@ interface TestNode { peer: RunningPeer; store: AttestationStore; gossip: Gossip;
 async function node(bootstrap: string[] = []): Promise<TestNode> {
   const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
   const index = await HashIndex.load(store);
-  const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500 });
+  const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500, topic: attestationTopic('test') });
   const gossip = new Gossip({ networkId: 'test', policy, store });
   const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 1000 });
   gossip.start(peer.node);
@@ -65,6 +65,8 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
     await a.peer.node.services.pubsub.publish(a.gossip.topic, garbage);
     await until(() => b.gossip.counters.rejected === 1 && b.gossip.counters.ignored === 1);
     assert.equal(c.gossip.counters.rejected + c.gossip.counters.ignored, 0, 'nothing invalid was forwarded to c');
+    const score = () => (b.peer.node.services.pubsub as unknown as { getScore(peer: string): number }).getScore(a.peer.node.peerId.toString());
+    await until(() => score() < 0);
     assert.equal(await c.store.count(), 1);
   });
 
