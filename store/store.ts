@@ -53,8 +53,9 @@ export class AttestationStore {
     try {
       await db.open();
     } catch (error) {
-      const cause = (error as { cause?: Error }).cause ?? error;
-      throw new StoreError('STORE_OPEN_FAILED', `store ${path}: cannot open LevelDB (${(cause as Error).message})`, { cause: error });
+      const cause = ((error as { cause?: Error }).cause ?? error) as Error;
+      const hint = /lock/i.test(cause.message) ? '; a running stagex-node holds it: stop it, or ask it through its API' : '';
+      throw new StoreError('STORE_OPEN_FAILED', `store ${path}: cannot open LevelDB (${cause.message})${hint}`, { cause: error });
     }
     return new AttestationStore(path, db);
   }
