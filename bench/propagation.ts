@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { callApi } from '../daemon/client.ts';
-import { makeCluster, startMember, status, stopMember, until, type Member } from '../scripts/local-network.ts';
+import { makeCluster, startMember, status, stopMember, until } from '../scripts/local-network.ts';
 import { envelopeBytes, hex64 } from '../test/helpers/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createSeedSigner, decodePrivateKeyPem, type Signer } from '../protocol/keys.ts';
