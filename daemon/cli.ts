@@ -15,6 +15,7 @@ import { registerQuery } from './commands/query.ts';
 import { registerTrust } from './commands/trust.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerStart } from './commands/start.ts';
+import { registerPlan } from './commands/plan.ts';
 
 export const EXIT = { ok: 0, pending: 1, conflict: 2, error: 3, usage: 64 } as const;
 
@@ -41,7 +42,7 @@ export function buildProgram(env: CommandEnv): Command {
     .option('-c, --config <file>', 'config file', process.env.STAGEX_NODE_CONFIG ?? 'config.json')
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.io.out(s), writeErr: (s) => env.io.err(s) });
-  for (const register of [registerInit, registerKeys, registerTrust, registerAttest, registerImport, registerQuery, registerVerify, registerExport, registerStart]) {
+  for (const register of [registerInit, registerKeys, registerTrust, registerAttest, registerImport, registerQuery, registerVerify, registerExport, registerStart, registerPlan]) {
     register(program, env);
   }
   return program;

@@ -1,0 +1,73 @@
+/**
+ * What the tree needs from a Containerfile (DESIGN section 1): the StageX images it names, which
+ * are its build dependencies, and its stage names, which give build targets. Read as BuildKit
+ * reads instructions, so that text inside a heredoc body or a comment is never taken for one:
+ * keywords in any case after optional indentation, `\` line continuations, `<<EOF` / `<<-EOF`
+ * bodies skipped. StageX 2025.10.0 uses only `FROM stagex/<image>[ AS <stage>]`,
+ * `FROM --platform=linux/386 stagex/<image> AS build` and `COPY --from=stagex/<image> <src> <dst>`,
+ * column 0, no tags; a `# FROM stagex/...` comment (user/zeromq) is not a dependency.
+ */
+
+export interface ContainerfileInfo {
+  /** Images named as `stagex/<image>` by FROM or COPY --from, tag or digest dropped; sorted, unique. */
+  dependencies: string[];
+  /** The 1-based line that first names each dependency, for messages. */
+  lines: Record<string, number>;
+  /** Stage names in order, lowercased as BuildKit matches targets; '' for a stage without `AS`. */
+  stages: string[];
+}
+
+const STAGEX_REF = /^stagex\/([^:@\s]+)(?::[^@\s]*)?(?:@\S+)?$/;
+/** `<<EOF`, `<<-EOF`, `<<"EOF"`; not a shell here-string `<<<`. */
+const HEREDOC = /(?<!<)<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+/** The instructions BuildKit reads heredocs for. */
+const HEREDOC_INSTRUCTIONS = new Set(['RUN', 'COPY', 'ADD']);
+
+export function parseContainerfile(text: string): ContainerfileInfo {
+  const lines = text.split(/\r?\n/);
+  const named = new Map<string, number>();
+  const stages: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = i + 1;
+    let instruction = lines[i++]!.trimStart();
+    if (instruction === '' || instruction.startsWith('#')) continue;
+    while (instruction.endsWith('\\') && i < lines.length) {
+      const next = lines[i++]!;
+      if (next.trimStart().startsWith('#')) continue;
+      instruction = `${instruction.slice(0, -1)} ${next}`;
+    }
+    const keyword = /^\S+/.exec(instruction)![0].toUpperCase();
+    if (HEREDOC_INSTRUCTIONS.has(keyword)) i = skipHeredocs(instruction, lines, i);
+    if (keyword !== 'FROM' && keyword !== 'COPY') continue;
+    const words = instruction.trim().split(/\s+/);
+    const args = words.slice(1).filter((w) => !w.startsWith('--'));
+    const flags = words.slice(1).filter((w) => w.startsWith('--'));
+    if (keyword === 'FROM') {
+      const image = imageOf(args[0]);
+      if (image && !named.has(image)) named.set(image, line);
+      stages.push(args[1]?.toUpperCase() === 'AS' ? (args[2] ?? '').toLowerCase() : '');
+    } else if (keyword === 'COPY') {
+      const from = flags.find((f) => f.toLowerCase().startsWith('--from='));
+      const image = imageOf(from?.slice('--from='.length).replace(/^(["'])(.*)\1$/, '$2'));
+      if (image && !named.has(image)) named.set(image, line);
+    }
+  }
+  return { dependencies: [...named.keys()].sort(), lines: Object.fromEntries(named), stages };
+}
+
+function imageOf(ref: string | undefined): string | undefined {
+  return ref === undefined ? undefined : STAGEX_REF.exec(ref)?.[1];
+}
+
+/** Skips the bodies of the heredocs an instruction opens, in order; returns the next line index. */
+function skipHeredocs(instruction: string, lines: readonly string[], from: number): number {
+  let i = from;
+  for (const [, dash, , word] of instruction.matchAll(HEREDOC)) {
+    while (i < lines.length) {
+      const line = lines[i++]!;
+      if ((dash ? line.replace(/^\t+/, '') : line).trimEnd() === word) break;
+    }
+  }
+  return i;
+}
