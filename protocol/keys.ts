@@ -1,54 +1,75 @@
 /**
  * ed25519 keys (DESIGN section 4): generation and signing with @noble/ed25519, the keyid,
  * PKCS#8 PEM private keys (RFC 8410), and the Signer interface every signature goes through.
+ * Verification is protocol/ed25519.ts.
  */
 import { createHash } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha256Hex } from './encoding.ts';
 import { ProtocolError } from './errors.ts';
 
+// noble's synchronous API (getPublicKey, sign) needs a SHA-512 provider; node:crypto's is fastest.
 ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(createHash('sha512').update(message).digest());
 
-/** Signs PAE bytes. A 0600 key file by default; smart cards or offline signers plug in here. */
+/**
+ * Signs PAE bytes (DESIGN section 4). A 0600 seed file by default (createSeedSigner); an
+ * external signer (smart card, gpg-agent) or offline signing implements the same interface.
+ */
 export interface Signer {
+  /** The raw 32-byte ed25519 public key. */
   readonly publicKey: Uint8Array;
+  /** keyidOf(publicKey). */
   readonly keyid: string;
+  /** The 64-byte ed25519 signature of `message`. */
   sign(message: Uint8Array): Uint8Array;
 }
 
+/** 32 random bytes from the system's CSPRNG: an RFC 8032 private key (seed). */
 export function generateSeed(): Uint8Array {
   return ed.utils.randomSecretKey();
 }
 
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  checkSeed(seed);
   return ed.getPublicKey(seed);
 }
 
-/** Lowercase hex sha256 of the raw 32-byte public key. */
+/** Lowercase hex sha256 of the raw 32-byte public key (DESIGN section 4). */
 export function keyidOf(publicKey: Uint8Array): string {
   return sha256Hex(publicKey);
 }
 
+/** A signer holding the seed in memory (its own copy). */
 export function createSeedSigner(seed: Uint8Array): Signer {
-  if (seed.length !== 32) throw new ProtocolError('BAD_KEY', `ed25519 seed: expected 32 bytes, got ${seed.length}`);
-  const publicKey = publicKeyFromSeed(seed);
-  return { publicKey, keyid: keyidOf(publicKey), sign: (message) => ed.sign(message, seed) };
+  checkSeed(seed);
+  const secret = Uint8Array.from(seed);
+  const publicKey = ed.getPublicKey(secret);
+  return { publicKey, keyid: keyidOf(publicKey), sign: (message) => ed.sign(message, secret) };
 }
 
-/** DER of PKCS#8 OneAsymmetricKey for Ed25519 (RFC 8410 section 7) before the 32-byte seed. */
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-const PEM = /^-----BEGIN PRIVATE KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END PRIVATE KEY-----\r?\n?$/;
+function checkSeed(seed: Uint8Array): void {
+  if (seed.length !== 32) throw new ProtocolError('BAD_KEY', `ed25519 seed: expected 32 bytes, got ${seed.length}`);
+}
 
+/** DER of a PKCS#8 OneAsymmetricKey v1 for Ed25519 (RFC 8410 section 7) before the 32-byte seed. */
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const PEM = /^-----BEGIN PRIVATE KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END PRIVATE KEY-----$/;
+
+/** The seed as PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes it. */
 export function encodePrivateKeyPem(seed: Uint8Array): string {
+  checkSeed(seed);
   const der = Buffer.concat([PKCS8_PREFIX, seed]).toString('base64');
   return `-----BEGIN PRIVATE KEY-----\n${der}\n-----END PRIVATE KEY-----\n`;
 }
 
+/** The seed of an Ed25519 PKCS#8 PEM private key; anything else is BAD_KEY. */
 export function decodePrivateKeyPem(text: string, where: string): Uint8Array {
-  const match = PEM.exec(text.trim() + '\n');
-  const der = match ? Buffer.from(match[1]!.replace(/\s/g, ''), 'base64') : undefined;
-  if (!der || der.length !== PKCS8_PREFIX.length + 32 || !der.subarray(0, PKCS8_PREFIX.length).equals(PKCS8_PREFIX)) {
-    throw new ProtocolError('BAD_KEY', `${where}: expected an Ed25519 PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----, 48 DER bytes)`);
+  const expected = 'expected an Ed25519 PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----, 48 DER bytes, RFC 8410)';
+  const match = PEM.exec(text.trim());
+  if (!match) throw new ProtocolError('BAD_KEY', `${where}: ${expected}, got no such PEM block`);
+  const der = Buffer.from(match[1]!.replace(/\s/g, ''), 'base64');
+  if (der.length !== PKCS8_PREFIX.length + 32 || !der.subarray(0, PKCS8_PREFIX.length).equals(PKCS8_PREFIX)) {
+    throw new ProtocolError('BAD_KEY', `${where}: ${expected}, got ${der.length} DER bytes of another key type or encoding`);
   }
   return new Uint8Array(der.subarray(PKCS8_PREFIX.length));
 }
