@@ -19,19 +19,36 @@ if [ -n "$major" ] && [ "$major" -ge 26 ]; then
   exit 0
 fi
 [ "$(id -u)" = 0 ] || { echo "engine: installing and starting dockerd needs root (run: sudo bash $0)" >&2; exit 1; }
-[ -r /etc/debian_version ] || { echo "engine: expected Debian 12 or 13 (no /etc/debian_version); install Docker >= 26 yourself" >&2; exit 1; }
-
 if ! command -v dockerd >/dev/null || [ "$(dockerd --version | sed -n 's/Docker version \([0-9]*\)\..*/\1/p')" -lt 26 ]; then
-  debian=$(cut -d. -f1 /etc/debian_version)
+  # shellcheck disable=SC1091
+  os=$( . /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_ID:-}" || true)
+  case "$os" in
+    debian:12|debian:13) debian=${os#debian:} ;;
+    *) echo "engine: expected Debian 12 or 13, got '${os:-no /etc/os-release}'; install Docker >= 26 yourself and start it on $SOCK" >&2; exit 1 ;;
+  esac
+
+  # docker.io's maintainer scripts would start dockerd with its defaults (a docker0 bridge and
+  # iptables rules); a policy-rc.d answering 101 forbids that. One already there is left alone.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# temporary, from stagex-node scripts/engine.sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  started=$(date +%s)
   if [ "$debian" = 12 ]; then
-    uris=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+    # Same mirror and keyring as the machine's own bookworm source (the only mirror some
+    # sandboxes reach); Debian 12's archive keyring already holds the trixie keys.
+    stanza=$(awk 'BEGIN { RS = "" } / bookworm([ \n]|$)/ && /URIs:/ { print; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    uris=$(printf '%s\n' "$stanza" | sed -n 's/^URIs: *//p' | head -n 1)
     uris=${uris:-http://deb.debian.org/debian}
+    keyring=$(printf '%s\n' "$stanza" | sed -n 's/^Signed-By: *//p' | head -n 1)
+    keyring=${keyring:-/usr/share/keyrings/debian-archive-keyring.gpg}
     cat > /etc/apt/sources.list.d/stagex-trixie.sources <<SRC
 Types: deb
 URIs: $uris
 Suites: trixie
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+Signed-By: $keyring
 SRC
     cat > /etc/apt/preferences.d/stagex-trixie <<PIN
 Package: *
@@ -44,11 +61,13 @@ PIN
     apt-get update -qq
     apt-get install -y -qq docker.io >/dev/null
   fi
+  echo "engine: docker.io $(dpkg-query -W -f='${Version}' docker.io) installed in $(( $(date +%s) - started )) s"
 fi
 command -v curl >/dev/null || apt-get install -y -qq curl >/dev/null
 
 if ! pgrep -x dockerd >/dev/null; then
-  nohup dockerd --bridge=none --iptables=false --ip6tables=false >"$LOG" 2>&1 &
+  # setsid: dockerd outlives this script and whatever kills the CI step's process group.
+  setsid dockerd --bridge=none --iptables=false --ip6tables=false >"$LOG" 2>&1 </dev/null &
 fi
 for _ in $(seq 1 60); do
   major=$(engine_version || true)
