@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { describeValue } from '../protocol/errors.ts';
+import { describeValue, valueAt } from '../protocol/errors.ts';
 import { DaemonError } from './errors.ts';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex characters`);
@@ -98,13 +98,4 @@ function withoutComments(json: unknown): unknown {
   if (Array.isArray(json)) return json.map(withoutComments);
   if (json === null || typeof json !== 'object') return json;
   return Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith('//')).map(([k, v]) => [k, withoutComments(v)]));
-}
-
-function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
-  let value = json;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }

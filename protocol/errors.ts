@@ -41,3 +41,13 @@ export function describeValue(value: unknown, max = 80): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
   return text.length > max ? `${text.slice(0, max)}... (${text.length} chars)` : text;
 }
+
+/** The value at a zod issue's path in the input, to say what was received. */
+export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let at = value;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}

@@ -5,7 +5,7 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { describeValue } from '../errors.ts';
+import { describeValue, valueAt } from '../errors.ts';
 import { platformSchema } from '../statement.ts';
 import { TreeError } from './errors.ts';
 import { expandTemplate, versionForms, VERSION_PLACEHOLDERS, type VersionForms } from './template.ts';
@@ -120,15 +120,6 @@ export function parsePackageToml(text: string, file: string): PackageToml {
       ...(s.git_sha === undefined ? {} : { gitSha: s.git_sha }),
     })),
   };
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let at = value;
-  for (const key of path) {
-    if (at === null || typeof at !== 'object') return undefined;
-    at = (at as Record<PropertyKey, unknown>)[key];
-  }
-  return at;
 }
 
 /** A source with its templates expanded for the package's resolved version. */
