@@ -2,8 +2,9 @@
 # Makes a Docker Engine >= 26 with BuildKit answer on /var/run/docker.sock (idempotent).
 # Debian 13: docker.io from the machine's own suite. Debian 12: its docker.io (20.10) rejects
 # heredocs and RUN --network=none, so docker.io comes from trixie, pinned at priority 100 so
-# nothing else is upgraded (3 packages; libc untouched). dockerd runs with no bridge and no
-# iptables: builds use network mode none and nothing leaves the machine.
+# nothing else is upgraded (docker.io and containerd from trixie, the rest from bookworm; libc
+# untouched). No recommends: the builder talks to the API, not the CLI. dockerd runs with no
+# bridge and no iptables: builds use network mode none and nothing leaves the machine.
 set -euo pipefail
 SOCK=/var/run/docker.sock
 LOG=/var/log/stagex-dockerd.log
@@ -19,7 +20,8 @@ if [ -n "$major" ] && [ "$major" -ge 26 ]; then
   exit 0
 fi
 [ "$(id -u)" = 0 ] || { echo "engine: installing and starting dockerd needs root (run: sudo bash $0)" >&2; exit 1; }
-if ! command -v dockerd >/dev/null || [ "$(dockerd --version | sed -n 's/Docker version \([0-9]*\)\..*/\1/p')" -lt 26 ]; then
+installed=$(dockerd --version 2>/dev/null | sed -n 's/Docker version \([0-9]*\)\..*/\1/p' || true)
+if [ "${installed:-0}" -lt 26 ]; then
   # shellcheck disable=SC1091
   os=$( . /etc/os-release 2>/dev/null && echo "${ID:-}:${VERSION_ID:-}" || true)
   case "$os" in
@@ -56,16 +58,19 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
     apt-get update -qq
-    apt-get install -y -qq -t trixie docker.io >/dev/null
+    # docker.io/trixie, not -t trixie: only docker.io and what it strictly needs (containerd)
+    # come from trixie; -t trixie would take trixie's runc, which needs libc6 2.38, and upgrade
+    # libc6, systemd, apt and perl with it (measured on a clean bookworm: 17 upgraded, 135 new).
+    apt-get install -y -qq --no-install-recommends docker.io/trixie >/dev/null
   else
     apt-get update -qq
-    apt-get install -y -qq docker.io >/dev/null
+    apt-get install -y -qq --no-install-recommends docker.io >/dev/null
   fi
   echo "engine: docker.io $(dpkg-query -W -f='${Version}' docker.io) installed in $(( $(date +%s) - started )) s"
 fi
-command -v curl >/dev/null || apt-get install -y -qq curl >/dev/null
+command -v curl >/dev/null || apt-get install -y -qq --no-install-recommends curl >/dev/null
 
-if ! pgrep -x dockerd >/dev/null; then
+if ! pidof dockerd >/dev/null; then
   # setsid: dockerd outlives this script and whatever kills the CI step's process group.
   setsid dockerd --bridge=none --iptables=false --ip6tables=false >"$LOG" 2>&1 </dev/null &
 fi
