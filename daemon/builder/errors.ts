@@ -1,0 +1,35 @@
+/**
+ * Errors of the builder: the engine and its builds, image archives from an engine, the canonical
+ * image written to disk.
+ */
+import { StagexError } from '../../protocol/errors.ts';
+
+export type BuilderErrorCode =
+  | 'BAD_ARCHIVE'
+  | 'UNSUPPORTED_COMPRESSION'
+  | 'OUTPUT_EXISTS'
+  | 'ENGINE_UNREACHABLE'
+  | 'ENGINE_TOO_OLD'
+  | 'NO_BUILDKIT'
+  | 'ENGINE_ERROR'
+  | 'IMAGE_NOT_FOUND'
+  | 'BAD_CONTEXT'
+  | 'BUILD_FAILED'
+  | 'BUILD_ABORTED';
+
+export class BuilderError extends StagexError<BuilderErrorCode> {
+  constructor(code: BuilderErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'BuilderError';
+  }
+}
+
+/** A build the engine ran and reported failed; `log` holds its last output lines, oldest first. */
+export class BuildFailedError extends BuilderError {
+  readonly log: readonly string[];
+  constructor(message: string, log: readonly string[]) {
+    super('BUILD_FAILED', log.length === 0 ? message : `${message}\nlast log lines:\n${log.join('\n')}`);
+    this.name = 'BuildFailedError';
+    this.log = log;
+  }
+}
