@@ -8,19 +8,9 @@
 import { ProtocolError } from './errors.ts';
 import type { CanonicalHeader, EntryType } from './tar.ts';
 
-/** One entry of a layer as read. Strings are byte strings (see tar.ts). */
-export interface LayerEntry<S> {
-  path: string;
+/** One entry of a layer as read (strings are byte strings, see tar.ts): a header's fields, any type. */
+export interface LayerEntry<S> extends Omit<CanonicalHeader, 'type'> {
   type: EntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Data bytes of a file. */
-  size: number;
-  /** Symlink target, or the path a hard link names. */
-  linkname: string;
-  /** `security.capability`, the one xattr kept; engines disagree on the others (Podman keeps `user.*`). */
-  capability?: string;
   /** Where a file's data lies. */
   source: S;
 }
@@ -31,15 +21,8 @@ export interface CanonicalEntry<S> extends CanonicalHeader {
 }
 
 /** A file system object other than a directory; hard links share one object. */
-interface Inode<S> {
+interface Inode<S> extends Omit<LayerEntry<S>, 'type' | 'path'> {
   type: Exclude<EntryType, 'directory' | 'hardlink'>;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  linkname: string;
-  capability?: string;
-  source: S;
 }
 
 interface Directory<S> {
