@@ -59,7 +59,7 @@ describe('five stagex-node daemons in a ring (separate processes, threshold 3 of
     await until('others trust core-b', async () => (await verdict(ring[0]!, 'core-b', digest)) === 0);
     assert.equal(await verdict(late, 'core-b', digest), 1, 'the stopped node knows nothing of core-b (its store is opened directly)');
     startMember(late);
-    await until('the restarted node trusts core-b', async () => (await verdict(late, 'core-b', digest)) === 0, 30_000);
+    await until('the restarted node trusts core-b', async () => (await verdict(late, 'core-b', digest)) === 0, 60_000);
     const s = await status(late);
     assert.ok(s.sync.envelopesAdded >= 4, `sync added ${s.sync.envelopesAdded}`);
   });
