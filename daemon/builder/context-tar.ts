@@ -1,0 +1,54 @@
+/**
+ * Build contexts as the Engine API takes them: an uncompressed tar. The Containerfile is the first
+ * entry because Docker misreads a context whose first entry carries a PAX header (NOTES "Engine":
+ * the whole body is taken as the Dockerfile), and a short ASCII name is always plain ustar. The
+ * other files follow sorted bytewise, with fixed mode, owner and time, so equal files give equal
+ * bytes.
+ */
+import { pack } from 'tar-stream';
+import { BuilderError } from './errors.ts';
+
+/** The build file's name when none is given; StageX packages name theirs so. */
+export const DEFAULT_BUILD_FILE = 'Containerfile';
+
+/** A name that ustar holds without PAX: ASCII, no directory, at most 100 bytes. */
+const PLAIN_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * Packs `files` (relative path -> content) into a context tar, `buildFile` first. Throws
+ * BAD_CONTEXT for a missing build file, a build file name ustar cannot hold plainly, or a path
+ * that is absolute, empty, or has `.`/`..`/empty segments.
+ */
+export async function contextTar(files: ReadonlyMap<string, Uint8Array | string>, buildFile = DEFAULT_BUILD_FILE): Promise<Buffer> {
+  if (!PLAIN_NAME.test(buildFile) || buildFile === '.' || buildFile === '..') {
+    throw new BuilderError('BAD_CONTEXT', `build context: expected a build file name of ASCII letters, digits, '.', '_' or '-' (at most 100), got ${JSON.stringify(buildFile)}`);
+  }
+  if (!files.has(buildFile)) {
+    throw new BuilderError('BAD_CONTEXT', `build context: expected a file named ${buildFile}, got ${files.size} files without it`);
+  }
+  for (const path of files.keys()) checkPath(path);
+  const rest = [...files.keys()].filter((path) => path !== buildFile).sort(bytewise);
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  const collected = (async () => {
+    for await (const chunk of tar) chunks.push(chunk as Buffer);
+  })();
+  for (const path of [buildFile, ...rest]) {
+    const content = files.get(path)!;
+    tar.entry({ name: path, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) }, typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+  }
+  tar.finalize();
+  await collected;
+  return Buffer.concat(chunks);
+}
+
+function checkPath(path: string): void {
+  const segments = path.split('/');
+  if (path === '' || path.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..') || path.includes('\0')) {
+    throw new BuilderError('BAD_CONTEXT', `build context: expected a relative path without '.', '..' or empty segments, got ${JSON.stringify(path)}`);
+  }
+}
+
+function bytewise(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
