@@ -16,6 +16,7 @@ import { registerTrust } from './commands/trust.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerStart } from './commands/start.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerBuild } from './commands/build.ts';
 
 export const EXIT = { ok: 0, pending: 1, conflict: 2, error: 3, usage: 64 } as const;
 
@@ -42,7 +43,7 @@ export function buildProgram(env: CommandEnv): Command {
     .option('-c, --config <file>', 'config file', process.env.STAGEX_NODE_CONFIG ?? 'config.json')
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.io.out(s), writeErr: (s) => env.io.err(s) });
-  for (const register of [registerInit, registerKeys, registerTrust, registerAttest, registerImport, registerQuery, registerVerify, registerExport, registerStart, registerPlan]) {
+  for (const register of [registerInit, registerKeys, registerTrust, registerAttest, registerImport, registerQuery, registerVerify, registerExport, registerStart, registerPlan, registerBuild]) {
     register(program, env);
   }
   return program;

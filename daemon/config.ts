@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { describeValue, valueAt } from '../protocol/errors.ts';
+import { describeIssues } from '../protocol/errors.ts';
+import { withoutComments } from '../protocol/encoding.ts';
+import { platformSchema } from '../protocol/statement.ts';
 import { DaemonError } from './errors.ts';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex characters`);
@@ -31,6 +33,9 @@ const builderSchema = z.strictObject({
   replicas: z.int().min(1).optional(),
   cache: z.string().min(1).default('cache'),
   outputs: z.string().min(1).default('outputs'),
+  pins: z.string().min(1).optional(),
+  platforms: z.array(platformSchema).min(1).optional(),
+  noCache: z.boolean().default(true),
 });
 
 const apiSchema = z.strictObject({
@@ -72,11 +77,7 @@ export async function loadConfig(file: string): Promise<Config> {
 export function parseConfig(json: unknown, path: string): Config {
   const parsed = configSchema.safeParse(withoutComments(json));
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const at = issue.path.join('.') || '(root)';
-      const value = valueAt(json, issue.path);
-      return `  ${at}: ${issue.message}${value === undefined ? '' : `, got ${describeValue(value)}`}`;
-    });
+    const lines = describeIssues(parsed.error.issues, json);
     throw new DaemonError('BAD_CONFIG', `config ${path}: ${lines.length} problem(s):\n${lines.join('\n')}`);
   }
   const dir = dirname(path);
@@ -89,13 +90,6 @@ export function parseConfig(json: unknown, path: string): Config {
     signingKey: at(config.signingKey),
     store: at(config.store),
     network: { ...config.network, identityKey: at(config.network.identityKey) },
-    builder: { ...config.builder, tree: at(config.builder.tree), cache: at(config.builder.cache), outputs: at(config.builder.outputs) },
+    builder: { ...config.builder, tree: at(config.builder.tree), cache: at(config.builder.cache), outputs: at(config.builder.outputs), ...(config.builder.pins === undefined ? {} : { pins: at(config.builder.pins) }) },
   };
-}
-
-/** Keys starting with "//" are comments (JSON has none): config.example.json documents fields so. */
-function withoutComments(json: unknown): unknown {
-  if (Array.isArray(json)) return json.map(withoutComments);
-  if (json === null || typeof json !== 'object') return json;
-  return Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith('//')).map(([k, v]) => [k, withoutComments(v)]));
 }

@@ -8,7 +8,8 @@ export type DaemonErrorCode =
   | 'KEY_FILE'
   | 'EXISTS'
   | 'USAGE'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'BAD_TREE';
 
 export class DaemonError extends StagexError<DaemonErrorCode> {
   constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {

@@ -19,6 +19,7 @@ import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
 import { Sync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
+import { startBuilder, type RunningBuilder } from './builder/service.ts';
 
 const BULK = 64;
 
@@ -30,6 +31,8 @@ export interface RunningNode {
   gossip: Gossip;
   sync: Sync;
   peer: RunningPeer;
+  /** The builder, when the config assigns this reproducer images and `build` is not false. */
+  builder?: RunningBuilder;
   /** Validates, stores and gossips envelope bytes (the builder's and the API's path in). */
   submit(bytes: Uint8Array): Promise<{ result: 'added' | 'present'; hash: string }>;
   stop(): Promise<void>;
@@ -39,6 +42,8 @@ export interface NodeOptions {
   log: Log;
   /** Sync interval override (tests). */
   syncIntervalMs?: number;
+  /** Build the config's assignment once the network is up. Default true. */
+  build?: boolean;
 }
 
 export async function startNode(context: NodeContext, options: NodeOptions): Promise<RunningNode> {
@@ -83,9 +88,13 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
     metrics,
   });
   log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
+  const assigned = config.builder.assign === 'auto' || config.builder.assign.length > 0;
+  const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;
   return {
     peerId, addresses, api, store, gossip, sync, peer, submit,
+    ...(builder ? { builder } : {}),
     async stop() {
+      await builder?.stop();
       await api.close();
       await sync.stop();
       await gossip.stop();

@@ -67,3 +67,10 @@ export function canonicalJson(value: unknown): string {
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
+
+/** Drops keys starting with "//", at every depth: JSON has no comments, so config files document fields so. */
+export function withoutComments(json: unknown): unknown {
+  if (Array.isArray(json)) return json.map(withoutComments);
+  if (json === null || typeof json !== 'object') return json;
+  return Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith('//')).map(([k, v]) => [k, withoutComments(v)]));
+}

@@ -18,7 +18,8 @@ export type ProtocolErrorCode =
   | 'BAD_TAR'
   | 'BAD_LAYER'
   | 'SPECIAL_FILE'
-  | 'BAD_IMAGE_CONFIG';
+  | 'BAD_IMAGE_CONFIG'
+  | 'BAD_PINS';
 
 export class StagexError<C extends string = string> extends Error {
   readonly code: C;
@@ -50,4 +51,12 @@ export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
     at = (at as Record<PropertyKey, unknown>)[key];
   }
   return at;
+}
+
+/** One line per zod issue: where (the field path), what was expected, and the value received. */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], input: unknown): string[] {
+  return issues.map((issue) => {
+    const value = valueAt(input, issue.path);
+    return `  ${issue.path.join('.') || '(root)'}: ${issue.message}${value === undefined ? '' : `, got ${describeValue(value)}`}`;
+  });
 }

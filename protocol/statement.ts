@@ -40,7 +40,8 @@ export const statementSchema = z.looseObject({
         package: z.string().min(1).max(256),
         version: z.string().max(256),
         platform: platformSchema,
-        target: z.string().min(1).max(256),
+        /** The Containerfile stage built; empty: no --target, the last stage. */
+        target: z.string().max(256),
         treeRevision: z.string().max(256).optional(),
         inputDigest: sha256HexSchema,
       }),

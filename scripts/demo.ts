@@ -1,26 +1,32 @@
 /**
- * The main job, end to end on one machine: four independent reproducers run stagex-node
- * daemons (separate processes, real libp2p on 127.0.0.1, real LevelDB), trust each other at
- * 3 of 4, attest what they reproduced, gossip and sync the attestations, and decide a release
- * manifest. carol's build of one image differs: every node reports the conflict. dave is
- * offline for a while and catches up through sync. Exits non-zero if any outcome differs.
- * Run: npm run demo
+ * The main job, end to end on one machine: four independent reproducers run stagex-node daemons
+ * (separate processes, real libp2p on 127.0.0.1, real LevelDB, the real Docker engine), trust
+ * each other at 3 of 4, and build the demo tree of packages/ (a busybox bootstrap seed pinned in
+ * bootstrap/pins.json, then core-filesystem, core-hello, user-greet and its subpackage
+ * user-greet-doc) with sources from a loopback mirror. Rendezvous assignment gives each image 3
+ * builders; each attests what it built, gossip and sync bring the votes together, and every node
+ * trusts every image at 3 or more of 4. dave starts late and catches up; then carol signs a
+ * second digest for an image she built, and every node reports her equivocation.
+ * Exits non-zero if any outcome differs. Run: npm run demo
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, makeCluster, startMember, status, stopMember, until, type Member } from './local-network.ts';
+import { serveMirror } from './mirror.ts';
 
 const run = promisify(execFile);
-const WORK = join(process.cwd(), '.work', 'demo');
-const digest = (label: string) => createHash('sha256').update(label).digest('hex');
+const ROOT = join(import.meta.dirname, '..');
+const WORK = join(ROOT, '.work', 'demo');
+/** The port the demo tree's package.toml mirrors name. */
+const MIRROR_PORT = 7790;
+const IMAGES = ['bootstrap-stage0', 'core-filesystem', 'core-hello', 'user-greet', 'user-greet-doc'];
 const step = (text: string) => console.log(`\n== ${text}`);
 
-/** Runs the real CLI as a user would and prints what it prints; returns its exit code. */
-async function sx(member: Member, args: string[], show = true): Promise<number> {
-  const result = await run(process.execPath, [CLI, '-c', member.config, ...args]).then(
+/** Runs the real CLI as a user would and prints what it prints; returns its exit code and output. */
+async function sx(member: Member, args: string[], show = true): Promise<{ code: number; out: string }> {
+  const result = await run(process.execPath, [CLI, '-c', member.config, ...args], { maxBuffer: 16 << 20 }).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
   );
@@ -28,7 +34,7 @@ async function sx(member: Member, args: string[], show = true): Promise<number> 
     console.log(`$ stagex-node -c ${member.name}/config.json ${args.join(' ')}`);
     process.stdout.write(result.out + result.err);
   }
-  return result.code;
+  return result;
 }
 
 function expect(what: string, ok: boolean): void {
@@ -36,60 +42,68 @@ function expect(what: string, ok: boolean): void {
   console.log(`   ok: ${what}`);
 }
 
-const release = [
-  { image: 'core-busybox', version: '1.36.1' },
-  { image: 'core-make', version: '4.4.1' },
-  { image: 'user-hello', version: '2.12.1' },
-];
-
-async function attest(member: Member, image: string, version: string, out: string): Promise<void> {
-  const code = await sx(member, ['attest', '--image', image, '--version', version, '--input-digest', digest(`input ${image}`), '--digest', out], false);
-  if (code !== 0) throw new Error(`${member.name} could not attest ${image}`);
+/** The images a member's store trusts, from its daemon's status. */
+async function trustedCount(member: Member): Promise<number> {
+  return (await status(member))?.store.verdicts.trusted ?? -1;
 }
 
 await rm(WORK, { recursive: true, force: true });
 await mkdir(WORK, { recursive: true });
-step('1. four reproducers: each makes a signing key (0600), a libp2p identity and a config (3 of 4)');
-const members = await makeCluster(WORK, ['alice', 'bob', 'carol', 'dave'], 3, { networkId: 'demo' });
+step('1. the sources: a mirror on 127.0.0.1 serving the tree\'s upstream tarballs and the busybox seed');
+await run('bash', [join(ROOT, 'scripts', 'demo-mirror.sh'), join(WORK, 'mirror')]);
+const mirror = await serveMirror(join(WORK, 'mirror'), { port: MIRROR_PORT });
+console.log(`mirror at ${mirror.url}: ${(await readdir(join(WORK, 'mirror'))).join(', ')}`);
+
+step('2. four reproducers: each makes a signing key (0600), a libp2p identity and a config (3 of 4, assign "auto")');
+const members = await makeCluster(WORK, ['alice', 'bob', 'carol', 'dave'], 3, {
+  networkId: 'demo',
+  builder: { tree: ROOT, assign: 'auto', cache: 'cache', outputs: 'outputs' },
+});
 const [alice, bob, carol, dave] = members as [Member, Member, Member, Member];
-await sx(alice, ['keys']);
+await sx(alice, ['plan']);
 
 try {
-  step('2. each starts its daemon; bootstrap peers form a ring on 127.0.0.1');
-  members.forEach((m) => startMember(m));
-  await until('every daemon has a peer', async () => (await Promise.all(members.map(status))).every((s) => s?.peers >= 1), 30_000);
-  await new Promise((r) => setTimeout(r, 1500));
-  await sx(bob, ['peers']);
-
-  step('3. the release manifest (StageX digests/<stage>.txt lines)');
-  const manifest = join(WORK, 'release');
-  await mkdir(manifest);
-  await writeFile(join(manifest, 'core.txt'), release.filter((r) => r.image.startsWith('core')).map((r) => `${digest(`output ${r.image}`)} ${r.image}\n`).join(''));
-  await writeFile(join(manifest, 'user.txt'), release.filter((r) => r.image.startsWith('user')).map((r) => `${digest(`output ${r.image}`)} ${r.image}\n`).join(''));
-  for (const file of ['core.txt', 'user.txt']) process.stdout.write(`${file}:\n${await readFile(join(manifest, file), 'utf8')}`);
-
-  step('4. each reproducer attests the digests it got; carol\'s user-hello differs; gossip carries them');
-  for (const member of members) {
-    for (const { image, version } of release) {
-      await attest(member, image, version, member === carol && image === 'user-hello' ? digest('carol hello') : digest(`output ${image}`));
-    }
+  step('3. alice, bob and carol start their daemons: each builds its share (and what it needs) through the engine, attests and gossips');
+  const early = [alice, bob, carol];
+  for (const member of early) startMember(member);
+  await until('alice, bob and carol finished building', () => early.every((m) => m.log.some((l) => l.includes('"builder.run"'))), 600_000);
+  await until('their stores hold the same attestations', async () => new Set((await Promise.all(early.map(status))).map((s) => s?.store.envelopes)).size === 1, 30_000);
+  for (const member of early) {
+    const built = member.log.filter((l) => l.includes('"build.built"')).map((l) => JSON.parse(l).image as string);
+    console.log(`   ${member.name} built ${built.join(', ')}`);
   }
-  await until('every node stored all 12 attestations', async () => (await Promise.all(members.map(status))).every((s) => s.store.envelopes === 12));
+  console.log('   (an image is trusted once 3 keys attest it; one whose third builder is dave waits for him)');
+  await sx(bob, ['query']);
 
-  step('5. every node decides the manifest alike: 2 entries trusted at 3-4 of 4, user-hello in CONFLICT');
-  const codes = [];
-  for (const member of members) codes.push(await sx(member, ['verify', manifest, '--all'], member === bob));
-  expect('verify exits 2 (conflict) on all four nodes', codes.every((c) => c === 2));
-  await sx(dave, ['query', '--image', 'user-hello']);
-
-  step('6. dave goes offline; the others reproduce core-zlib; dave restarts and catches up through sync');
-  expect('dave stops cleanly on SIGTERM', (await stopMember(dave)) === 0);
-  for (const member of [alice, bob, carol]) await attest(member, 'core-zlib', '1.3.1', digest('output core-zlib'));
+  step('4. dave starts late: sync brings him the others\' attestations while he builds his share; every node trusts all 5');
   startMember(dave);
-  await until('dave has the 3 new attestations', async () => (await status(dave))?.store.envelopes === 15, 30_000);
-  expect('dave trusts core-zlib (exit 0)', (await sx(dave, ['verify', `core-zlib@sha256:${digest('output core-zlib')}`])) === 0);
-  await sx(dave, ['status']);
+  await until('all four nodes trust all 5 images', async () => (await Promise.all(members.map(trustedCount))).every((n) => n === IMAGES.length), 600_000);
+  await until('dave\'s builder finished', () => dave.log.some((l) => l.includes('"builder.run"')), 600_000);
+  await sx(dave, ['plan']);
+
+  step('5. a consumer checks a release manifest (StageX digests/<stage>.txt) and an image from the engine against dave\'s store');
+  const release = join(WORK, 'release', 'digests');
+  await mkdir(release, { recursive: true });
+  const { verdicts } = JSON.parse((await sx(alice, ['query', '--json'], false)).out) as { verdicts: { identity: { image: string }; digest?: string }[] };
+  for (const stage of ['bootstrap', 'core', 'user']) {
+    const lines = verdicts.filter((v) => v.identity.image.startsWith(`${stage}-`) && v.digest).map((v) => `${v.digest} ${v.identity.image}\n`).sort();
+    await writeFile(join(release, `${stage}.txt`), lines.join(''));
+    process.stdout.write(`digests/${stage}.txt:\n${lines.join('')}`);
+  }
+  expect('the manifest is trusted (exit 0)', (await sx(dave, ['verify', release, '--all'])).code === 0);
+  expect('stagex/user-greet:latest in the engine is trusted (exit 0)', (await sx(alice, ['verify', '--image', 'stagex/user-greet:latest'])).code === 0);
+
+  step('6. carol signs a second digest for an image she built: every node reports the equivocation and voids her votes on it');
+  const carolVotes = JSON.parse((await sx(carol, ['query', '--key', 'carol', '--json'], false)).out) as { votes: { image: string; inputDigest: string; digest: string }[] };
+  const victim = carolVotes.votes.find((v) => v.image === 'user-greet-doc') ?? carolVotes.votes[0]!;
+  const forged = 'f'.repeat(64);
+  await sx(carol, ['attest', '--image', victim.image, '--input-digest', victim.inputDigest, '--digest', forged]);
+  await until('every node reports carol equivocating', async () => (await Promise.all(members.map(status))).every((s) => s?.store.equivocating.includes('carol')), 30_000);
+  const verdict = await sx(bob, ['verify', `${victim.image}@sha256:${forged}`]);
+  expect(`carol's forged digest is not trusted (exit ${verdict.code})`, verdict.code !== 0);
+  await sx(bob, ['status']);
 } finally {
   await Promise.all(members.map((m) => stopMember(m)));
+  await mirror.close();
 }
-console.log(`\ndemo finished: configs, stores and daemon logs (<name>/daemon.log) are in ${WORK}`);
+console.log(`\ndemo finished: configs, stores, outputs and daemon logs (<name>/daemon.log) are in ${WORK}`);

@@ -47,9 +47,10 @@ export async function cli(...args: string[]): Promise<{ code: number; out: strin
 /**
  * Makes reproducers in `root` that trust each other at `threshold` and dial the peers
  * `bootstrapOf` names (default: a ring, each dials the next), plus `untrusted` members that
- * trust the others but are not trusted.
+ * trust the others but are not trusted. `builder` is every member's builder config (paths in it
+ * are taken from each member's directory).
  */
-export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; networkId?: string; bootstrapOf?: (index: number, count: number) => number[] } = {}): Promise<Member[]> {
+export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; networkId?: string; bootstrapOf?: (index: number, count: number) => number[]; builder?: Record<string, unknown> } = {}): Promise<Member[]> {
   const all = [...names, ...(options.untrusted ?? [])];
   const members: Member[] = [];
   for (const name of all) {
@@ -67,6 +68,7 @@ export async function makeCluster(root: string, names: string[], threshold: numb
     json.network.listen = [`/ip4/127.0.0.1/tcp/${member.p2pPort}`];
     json.network.bootstrap = peers.map((p) => `/ip4/127.0.0.1/tcp/${p.p2pPort}/p2p/${p.peerId}`);
     json.api = { listen: member.api };
+    if (options.builder) json.builder = options.builder;
     await writeFile(member.config, JSON.stringify(json, null, 2));
   }
   return members;

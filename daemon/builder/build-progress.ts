@@ -48,10 +48,7 @@ export async function readBuildResponse(
   const partial = new Map<string, { vertex: string; stream: 'stdout' | 'stderr'; rest: string }>();
   let imageId: string | undefined;
 
-  const keep = (line: string): void => {
-    tail.push(line.length > LOG_LINE_MAX ? `${line.slice(0, LOG_LINE_MAX)}...` : line);
-    if (tail.length > LOG_TAIL_LINES) tail.shift();
-  };
+  const keep = (line: string): void => keepLine(tail, line);
   // Log messages split lines anywhere; a line is emitted once its newline arrives.
   const output = (vertex: string, stream: 'stdout' | 'stderr', chunk: string, flush: boolean): void => {
     const key = `${vertex} ${stream}`;
@@ -65,13 +62,7 @@ export async function readBuildResponse(
     }
   };
 
-  const record = (line: string): void => {
-    let parsed: ProgressRecord;
-    try {
-      parsed = JSON.parse(line) as ProgressRecord;
-    } catch (cause) {
-      throw new BuilderError('ENGINE_ERROR', `build of ${what}: expected a JSON progress record, got ${JSON.stringify(line.slice(0, 80))}`, { cause });
-    }
+  await forEachRecord<ProgressRecord>(response, what, (parsed) => {
     if (parsed.error !== undefined || parsed.errorDetail !== undefined) {
       for (const { vertex, stream, rest } of [...partial.values()]) if (rest !== '') output(vertex, stream, '', true);
       const message = String(parsed.errorDetail?.message ?? parsed.error);
@@ -93,8 +84,32 @@ export async function readBuildResponse(
       for (const l of status.logs) output(l.vertex, l.stream === 2 ? 'stderr' : 'stdout', Buffer.from(l.msg).toString('utf8'), false);
       for (const w of status.warnings) onEvent({ kind: 'warning', step: stepNames.get(w.vertex) ?? w.vertex, message: w.short });
     }
-  };
+  });
+  if (imageId === undefined) throw new BuilderError('ENGINE_ERROR', `build of ${what}: the engine's response ended without an image id`);
+  return imageId;
+}
 
+/** Keeps `line` (cut to LOG_LINE_MAX) among the last LOG_TAIL_LINES lines of `tail`. */
+export function keepLine(tail: string[], line: string): void {
+  tail.push(line.length > LOG_LINE_MAX ? `${line.slice(0, LOG_LINE_MAX)}...` : line);
+  if (tail.length > LOG_TAIL_LINES) tail.shift();
+}
+
+/**
+ * Calls `onRecord` with each record of an engine's progress stream: JSON, one a line (Docker's
+ * and Podman's `POST /build` alike). ENGINE_ERROR for a line that is not JSON or one longer than
+ * RECORD_MAX.
+ */
+export async function forEachRecord<T>(response: AsyncIterable<Uint8Array | string>, what: string, onRecord: (record: T) => void): Promise<void> {
+  const record = (line: string): void => {
+    let parsed: T;
+    try {
+      parsed = JSON.parse(line) as T;
+    } catch (cause) {
+      throw new BuilderError('ENGINE_ERROR', `build of ${what}: expected a JSON progress record, got ${JSON.stringify(line.slice(0, 80))}`, { cause });
+    }
+    onRecord(parsed);
+  };
   // stream: true keeps a UTF-8 sequence split across chunks whole.
   const utf8 = new TextDecoder();
   let buffered = '';
@@ -106,6 +121,4 @@ export async function readBuildResponse(
     for (const line of lines) if (line.trim() !== '') record(line);
   }
   if (buffered.trim() !== '') record(buffered);
-  if (imageId === undefined) throw new BuilderError('ENGINE_ERROR', `build of ${what}: the engine's response ended without an image id`);
-  return imageId;
 }

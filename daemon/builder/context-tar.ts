@@ -5,6 +5,9 @@
  * other files follow sorted bytewise, with fixed mode, owner and time, so equal files give equal
  * bytes.
  */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { BuilderError } from './errors.ts';
 
@@ -14,12 +17,22 @@ export const DEFAULT_BUILD_FILE = 'Containerfile';
 /** A name that ustar holds without PAX: ASCII, no directory, at most 100 bytes. */
 const PLAIN_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 
+/** A context file: its bytes, or a file on disk streamed into the tar (sources can be large). */
+export type ContextFile = Uint8Array | string | { path: string; size: number };
+
 /**
  * Packs `files` (relative path -> content) into a context tar, `buildFile` first. Throws
  * BAD_CONTEXT for a missing build file, a build file name ustar cannot hold plainly, or a path
  * that is absolute, empty, or has `.`/`..`/empty segments.
  */
-export async function contextTar(files: ReadonlyMap<string, Uint8Array | string>, buildFile = DEFAULT_BUILD_FILE): Promise<Buffer> {
+export async function contextTar(files: ReadonlyMap<string, ContextFile>, buildFile = DEFAULT_BUILD_FILE): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of contextStream(files, buildFile)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** As contextTar, as a stream: files on disk are read as the engine takes the tar, never held whole. */
+export function contextStream(files: ReadonlyMap<string, ContextFile>, buildFile = DEFAULT_BUILD_FILE): Readable {
   if (!PLAIN_NAME.test(buildFile) || buildFile === '.' || buildFile === '..') {
     throw new BuilderError('BAD_CONTEXT', `build context: expected a build file name of ASCII letters, digits, '.', '_' or '-' (at most 100), got ${JSON.stringify(buildFile)}`);
   }
@@ -29,17 +42,20 @@ export async function contextTar(files: ReadonlyMap<string, Uint8Array | string>
   for (const path of files.keys()) checkPath(path);
   const rest = [...files.keys()].filter((path) => path !== buildFile).sort(bytewise);
   const tar = pack();
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of tar) chunks.push(chunk as Buffer);
-  })();
-  for (const path of [buildFile, ...rest]) {
-    const content = files.get(path)!;
-    tar.entry({ name: path, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) }, typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength));
-  }
-  tar.finalize();
-  await collected;
-  return Buffer.concat(chunks);
+  const write = async () => {
+    for (const name of [buildFile, ...rest]) {
+      const content = files.get(name)!;
+      const header = { name, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
+      if (typeof content === 'string' || content instanceof Uint8Array) {
+        tar.entry(header, typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+      } else {
+        await pipeline(createReadStream(content.path), tar.entry({ ...header, size: content.size }));
+      }
+    }
+    tar.finalize();
+  };
+  write().catch((error: unknown) => tar.destroy(error as Error));
+  return Readable.from(tar);
 }
 
 function checkPath(path: string): void {

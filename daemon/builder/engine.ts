@@ -4,11 +4,18 @@
  * builds with BuildKit, `SOURCE_DATE_EPOCH=1`, and every RUN offline); images leave through
  * `GET /images/{name}/get` for canonicalization (DESIGN section 3). `scripts/engine.sh` provides
  * such an engine on Debian.
+ *
+ * Podman 5's Docker-compatible API (`podman system service`, `scripts/podman.sh`) is driven by the
+ * same calls: it builds with Buildah instead of BuildKit, reports progress as plain text records,
+ * and needs explicit `nofile` and `nproc` ulimits (NOTES "Engine"). Canonical digests agree
+ * across the two engines for StageX-style images (DESIGN section 3).
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type BuildEvent, readBuildResponse } from './build-progress.ts';
+import { readPodmanResponse } from './podman-progress.ts';
 import { DEFAULT_BUILD_FILE } from './context-tar.ts';
 import { BuilderError } from './errors.ts';
 
@@ -16,6 +23,8 @@ type DialOptions = Parameters<Docker['modem']['dial']>[0];
 
 /** Heredocs and `RUN --network=none` need BuildKit's Dockerfile frontend of Docker 23+; 26 is measured. */
 export const MIN_DOCKER_MAJOR = 26;
+/** Podman builds heredocs and `RUN --network=none` through its compat API from 5 on; 5.4.2 is measured. */
+export const MIN_PODMAN_MAJOR = 5;
 /** Every build gets this, as StageX's do (DESIGN section 1). */
 export const SOURCE_DATE_EPOCH = '1';
 
@@ -24,7 +33,17 @@ export interface EngineInit {
   socketPath?: string;
   /** How long `identify` and `check` wait for an answer, in ms. Default 5000. */
   answerTimeoutMs?: number;
+  /**
+   * Podman only: the `nofile` and `nproc` limits (soft = hard) of every RUN. Default: this
+   * process's hard limits (`/proc/self/limits`), which a Podman service started like this process
+   * can set; Podman's own default (1048576) fails with "error setting rlimit" where root may not
+   * raise its limits. Docker's RUN inherits dockerd's limits and gets none.
+   */
+  ulimits?: Readonly<Partial<Record<Ulimit, number>>>;
 }
+
+/** The limits Podman must be given explicitly (NOTES "Engine"). */
+export type Ulimit = 'nofile' | 'nproc';
 
 /** What answers on the socket. */
 export interface EngineInfo {
@@ -53,7 +72,10 @@ export interface BuildRequest {
   labels?: Readonly<Record<string, string>>;
   /** Rebuild every step instead of reusing the engine's cache. Default false. */
   noCache?: boolean;
-  /** Aborting cancels the build (the engine stops it when the request closes). */
+  /**
+   * Aborting cancels the build (the engine stops it when the request closes; Podman lets the
+   * running step finish, then drops the build untagged).
+   */
   signal?: AbortSignal;
 }
 
@@ -62,7 +84,8 @@ export interface Engine {
   identify(): Promise<EngineInfo>;
   /**
    * `identify`, then refuses an engine the builder cannot use: ENGINE_TOO_OLD for Docker below
-   * MIN_DOCKER_MAJOR, NO_BUILDKIT for an engine without BuildKit (Podman's compat API included).
+   * MIN_DOCKER_MAJOR or Podman below MIN_PODMAN_MAJOR, NO_BUILDKIT for Docker without BuildKit
+   * (Podman builds with Buildah and needs none).
    */
   check(): Promise<EngineInfo>;
   /**
@@ -72,6 +95,8 @@ export interface Engine {
   build(request: BuildRequest, onProgress?: (event: BuildEvent) => void): Promise<string>;
   /** Gives `image` (a name or id) the name `repo:tag`; IMAGE_NOT_FOUND when there is no such image. */
   tag(image: string, repo: string, tag: string): Promise<void>;
+  /** Loads an image archive (`POST /images/load`), e.g. a canonical layout's tar (layout-tar.ts). */
+  loadImage(archive: Readable): Promise<void>;
   /** The image as the engine exports it (`GET /images/{name}/get`): a docker-archive tar. */
   exportImage(name: string): Promise<Readable>;
   hasImage(name: string): Promise<boolean>;
@@ -81,6 +106,7 @@ export interface Engine {
 export function connectEngine(init: EngineInit = {}): Engine {
   const socketPath = init.socketPath ?? '/var/run/docker.sock';
   const answerTimeoutMs = init.answerTimeoutMs ?? 5000;
+  const ulimits = { ...ownUlimits(), ...init.ulimits };
   const docker = new Docker({ socketPath });
   const where = `engine at ${socketPath}`;
 
@@ -121,15 +147,26 @@ export function connectEngine(init: EngineInit = {}): Engine {
     }
   };
 
+  /** What answers, asked once for `build` (query and response differ per engine); a failure is not kept. */
+  let known: Promise<EngineInfo> | undefined;
+  const engineInfo = (): Promise<EngineInfo> =>
+    (known ??= identify().catch((error: unknown) => {
+      known = undefined;
+      throw error;
+    }));
+
   return {
     identify,
 
     async check() {
       const info = await identify();
-      if (info.name === 'podman') {
-        throw new BuilderError('NO_BUILDKIT', `check: Podman ${info.version} answers at ${socketPath}; expected Docker Engine >= ${MIN_DOCKER_MAJOR} with BuildKit (Podman's compat API builds with Buildah)`);
-      }
       const major = Number.parseInt(info.version, 10);
+      if (info.name === 'podman') {
+        if (!(major >= MIN_PODMAN_MAJOR)) {
+          throw new BuilderError('ENGINE_TOO_OLD', `check: expected Podman >= ${MIN_PODMAN_MAJOR} at ${socketPath}, got ${info.version || 'no version'} (older Buildah rejects heredocs); run scripts/podman.sh`);
+        }
+        return info;
+      }
       if (!(major >= MIN_DOCKER_MAJOR)) {
         throw new BuilderError('ENGINE_TOO_OLD', `check: expected Docker Engine >= ${MIN_DOCKER_MAJOR} at ${socketPath}, got ${info.version || 'no version'} (older frontends reject heredocs and RUN --network=none); run scripts/engine.sh`);
       }
@@ -143,10 +180,11 @@ export function connectEngine(init: EngineInit = {}): Engine {
       const buildFile = request.buildFile ?? DEFAULT_BUILD_FILE;
       const what = `${request.tag}${request.target === undefined ? '' : ` (target ${request.target})`}`;
       if (Buffer.isBuffer(request.contextTar)) checkFirstEntry(request.contextTar, what);
-      const query: Record<string, unknown> = {
+      const query = (podman: boolean): Record<string, unknown> => ({
         t: request.tag,
         dockerfile: buildFile,
-        version: '2',
+        // Podman takes ulimits as "name=soft:hard" strings; Docker's {Name, Soft, Hard} objects get a 400.
+        ...(podman ? { ulimits: JSON.stringify(Object.entries(ulimits).map(([name, n]) => `${name}=${n}:${n}`)) } : { version: '2' }),
         networkmode: 'none',
         nocache: request.noCache === true,
         rm: true,
@@ -155,16 +193,18 @@ export function connectEngine(init: EngineInit = {}): Engine {
         ...(request.labels === undefined ? {} : { labels: request.labels }),
         ...(request.target === undefined ? {} : { target: request.target }),
         ...(request.platform === undefined ? {} : { platform: request.platform }),
-      };
+      });
       const { signal } = request;
       try {
+        signal?.throwIfAborted();
+        const podman = (await engineInfo()).name === 'podman';
         signal?.throwIfAborted();
         // No session (dockerode opens one for version 2): nothing is pulled, so nothing needs auth.
         const response = await dial<IncomingMessage>({
           path: '/build?',
           method: 'POST',
           file: request.contextTar,
-          options: query,
+          options: query(podman),
           isStream: true,
           ...(signal === undefined ? {} : { abortSignal: signal }),
           statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
@@ -172,7 +212,7 @@ export function connectEngine(init: EngineInit = {}): Engine {
         const abort = (): void => void response.destroy(signal?.reason as Error);
         signal?.addEventListener('abort', abort, { once: true });
         try {
-          return await readBuildResponse(response, what, onProgress);
+          return await (podman ? readPodmanResponse : readBuildResponse)(response, what, onProgress);
         } finally {
           signal?.removeEventListener('abort', abort);
           response.destroy();
@@ -188,6 +228,16 @@ export function connectEngine(init: EngineInit = {}): Engine {
         await docker.getImage(image).tag({ repo, tag });
       } catch (error) {
         throw failed(error, `tag ${image} as ${repo}:${tag}`);
+      }
+    },
+
+    async loadImage(archive) {
+      try {
+        const response = await docker.loadImage(archive, { quiet: true }) as unknown as IncomingMessage;
+        const body = (await response.toArray()).join('');
+        if (body.includes('"error"')) throw new BuilderError('ENGINE_ERROR', `load image: the ${where} refused the archive: ${body.trim()}`);
+      } catch (error) {
+        throw failed(error, 'load image');
       }
     },
 
@@ -220,6 +270,22 @@ function checkFirstEntry(tar: Buffer, what: string): void {
   if (['x', 'g', 'L', 'K'].includes(type)) {
     throw new BuilderError('BAD_CONTEXT', `build of ${what}: expected the context's first tar entry to be plain ustar, got type '${type}' (put the build file first; see context-tar.ts)`);
   }
+}
+
+/** This process's hard limits (soft = hard) on open files and processes; none that is unlimited or unreadable. */
+function ownUlimits(): Partial<Record<Ulimit, number>> {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return {};
+  }
+  const limits: Partial<Record<Ulimit, number>> = {};
+  for (const [name, label] of [['nofile', 'Max open files'], ['nproc', 'Max processes']] as const) {
+    const hard = new RegExp(`^${label} +\\S+ +(\\d+) `, 'm').exec(text)?.[1];
+    if (hard !== undefined) limits[name] = Number(hard);
+  }
+  return limits;
 }
 
 function apiMessage(error: unknown): string {

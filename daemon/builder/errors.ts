@@ -1,6 +1,6 @@
 /**
  * Errors of the builder: the engine and its builds, image archives from an engine, the canonical
- * image written to disk.
+ * image written to disk, the sources fetched for a build.
  */
 import { StagexError } from '../../protocol/errors.ts';
 
@@ -15,7 +15,14 @@ export type BuilderErrorCode =
   | 'IMAGE_NOT_FOUND'
   | 'BAD_CONTEXT'
   | 'BUILD_FAILED'
-  | 'BUILD_ABORTED';
+  | 'BUILD_ABORTED'
+  | 'BAD_OUTPUT'
+  | 'BOOTSTRAP_GATE'
+  | 'EXTERNAL_IMAGE'
+  | 'BAD_SOURCE'
+  | 'SOURCE_UNAVAILABLE'
+  | 'SOURCE_MISMATCH'
+  | 'SOURCE_ABORTED';
 
 export class BuilderError extends StagexError<BuilderErrorCode> {
   constructor(code: BuilderErrorCode, message: string, options?: { cause?: unknown }) {

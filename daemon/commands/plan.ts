@@ -12,6 +12,10 @@ import { buildOrder } from '../../protocol/tree/order.ts';
 import { inputDigests } from '../../protocol/tree/input-digest.ts';
 import { short, table } from '../format.ts';
 import { configPath } from './args.ts';
+import { loadContext } from '../context.ts';
+import { ask } from '../client.ts';
+import { answerQuery } from '../answers.ts';
+import { planRun } from '../builder/prepare.ts';
 
 export interface PlannedImage {
   name: string;
@@ -22,6 +26,26 @@ export interface PlannedImage {
   dependencies: string[];
   /** platform -> input digest (hex) */
   inputDigests: Record<string, string>;
+  /** platform -> whether this reproducer builds it (with a config): chosen by assignment, needed by a chosen image, left out (why), or not. */
+  here?: Record<string, 'assigned' | 'needed' | 'no' | { leftOut: string }>;
+  /** platform -> the store's verdict on that build (with a config). */
+  attested?: Record<string, { status: string; count: number; threshold: number }>;
+}
+
+/** What the config's reproducer does with each image: its assignment and what its store says. */
+async function assignmentOf(configFile: string, treeDir: string) {
+  const context = await loadContext(configFile).catch(() => undefined);
+  if (!context) return undefined;
+  const { plan } = await planRun(context, [], treeDir);
+  const answer = await ask(context, 'GET', '/query', undefined, (store) => answerQuery(store, context.policy, {}));
+  const verdicts = answer.kind === 'verdicts' ? answer.verdicts : [];
+  const key = (image: string, platform: string, inputDigest: string) => `${image} ${platform} ${inputDigest}`;
+  const here = new Map<string, 'assigned' | 'needed' | { leftOut: string }>([
+    ...plan.steps.map((s) => [key(s.image, s.platform, s.inputDigest), s.chosen ? 'assigned' : 'needed'] as const),
+    ...plan.leftOut.map((l) => [key(l.image, l.platform, l.inputDigest), { leftOut: l.reason }] as const),
+  ]);
+  const attested = new Map(verdicts.map((v) => [key(v.identity.image, v.identity.platform, v.identity.inputDigest), { status: v.status, count: v.count, threshold: v.threshold }]));
+  return { here: (image: string, platform: string, inputDigest: string) => here.get(key(image, platform, inputDigest)) ?? 'no', attested: (image: string, platform: string, inputDigest: string) => attested.get(key(image, platform, inputDigest)) ?? { status: 'unknown', count: 0, threshold: context.policy.threshold } };
 }
 
 /** The tree to plan: --tree, else the config's builder.tree, else the current directory. */
@@ -43,8 +67,11 @@ export function registerPlan(program: Command, env: CommandEnv): void {
       if (tree.errors.length) env.setExit(EXIT.error);
       const requested = images.length ? images : undefined;
       const digests = inputDigests(tree, requested);
+      const dir = await treeDir(options.tree, command);
+      const assignment = tree.errors.length ? undefined : await assignmentOf(configPath(command), dir);
       const plan: PlannedImage[] = buildOrder(tree, requested).map((name) => {
         const image = tree.images.get(name)!;
+        const perPlatform = <T>(f: (platform: string, inputDigest: string) => T) => Object.fromEntries([...digests.get(name)!].map(([platform, d]) => [platform, f(platform, d)]));
         return {
           name,
           stage: tree.packages.get(image.package)!.stage,
@@ -53,15 +80,21 @@ export function registerPlan(program: Command, env: CommandEnv): void {
           target: image.target,
           dependencies: [...image.dependencies],
           inputDigests: Object.fromEntries(digests.get(name)!),
+          ...(assignment ? { here: perPlatform((p, d) => assignment.here(name, p, d)), attested: perPlatform((p, d) => assignment.attested(name, p, d)) } : {}),
         };
       });
       if (options.json) {
         env.io.out(JSON.stringify({ images: plan, errors: tree.errors.map((e) => ({ code: e.code, problem: e.problem, message: e.message })) }));
         return;
       }
-      env.io.out(table(['#', 'IMAGE', 'VERSION', 'PLATFORMS', 'TARGET', 'DEPS', 'INPUT DIGEST'], plan.map((p, i) => [
+      const extra = assignment ? ['HERE', 'ATTESTED'] : [];
+      env.io.out(table(['#', 'IMAGE', 'VERSION', 'PLATFORMS', 'TARGET', 'DEPS', 'INPUT DIGEST', ...extra], plan.map((p, i) => [
         String(i + 1), p.name, p.version ?? '-', p.platforms.join(','), p.target ?? '(last stage)', String(p.dependencies.length),
         Object.values(p.inputDigests).map(short).join(','),
+        ...(p.here && p.attested ? [
+          Object.values(p.here).map((h) => (typeof h === 'string' ? h : 'elsewhere')).join(','),
+          Object.values(p.attested).map((a) => `${a.status} ${a.count}/${a.threshold}`).join(','),
+        ] : []),
       ])));
       env.io.out(`${plan.length} images in build order${tree.errors.length ? `; ${tree.errors.length} error(s) above` : ''}`);
     });

@@ -13,13 +13,14 @@ import { z } from 'zod';
 export function registerStart(program: Command, env: CommandEnv): void {
   program
     .command('start')
-    .description('run the daemon: gossip and sync attestations with peers, serve the local API (stop with Ctrl-C or SIGTERM)')
+    .description('run the daemon: build the config\'s assignment, gossip and sync attestations with peers, serve the local API (stop with Ctrl-C or SIGTERM)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .action(async (options: { logLevel: string }, command: Command) => {
+    .option('--no-build', 'do not build the config\'s assignment (only gossip, sync and answer)')
+    .action(async (options: { logLevel: string; build: boolean }, command: Command) => {
       const level = checked(z.enum(['debug', 'info', 'warn', 'error']), options.logLevel, '--log-level') as Level;
       const context = await loadContext(configPath(command));
       const log = createLog(context.config.name, level);
-      const node = await startNode(context, { log });
+      const node = await startNode(context, { log, build: options.build });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log('node.stopping', { signal });

@@ -13,6 +13,8 @@ import { readManifest } from '../manifest-files.ts';
 import { configPath, digestArg, imageArg } from './args.ts';
 import { short, table } from '../format.ts';
 import { DaemonError } from '../errors.ts';
+import { connectEngine } from '../builder/engine.ts';
+import { canonicalDigestOf, imageNameOfRef } from '../builder/image-digest.ts';
 
 const REF = /^([^@\s]+)@(?:sha256:)?([^@\s]+)$/;
 
@@ -26,6 +28,13 @@ export async function entriesOf(target: string): Promise<ManifestEntry[]> {
     throw new DaemonError('USAGE', `verify: expected <stage-name>@sha256:<hex> or a digests file or directory, got ${JSON.stringify(target)}`);
   }
   return readManifest(target);
+}
+
+/** The entry for an image in the local engine: its canonical digest, computed here. */
+async function engineEntry(socketPath: string, ref: string, as: string | undefined): Promise<ManifestEntry> {
+  const image = imageArg(as ?? imageNameOfRef(ref), as === undefined ? `--image ${ref} (name it with --as <stage-name>)` : '--as');
+  const digest = await canonicalDigestOf(connectEngine({ socketPath }), ref);
+  return { image, digest, where: `engine image ${ref}` };
 }
 
 export function exitCodeOf(verdict: ManifestVerdict): number {
@@ -47,12 +56,15 @@ export function registerVerify(program: Command, env: CommandEnv): void {
   program
     .command('verify')
     .description('decide an image digest (<stage-name>@sha256:<hex>) or a release manifest (digests file or directory)')
-    .argument('<target>', 'image reference, digests file, or directory of digests/*.txt')
+    .argument('[target]', 'image reference, digests file, or directory of digests/*.txt')
+    .option('--image <ref>', 'an image in the local engine (e.g. one just pulled): compute its canonical digest and decide it')
+    .option('--as <stage-name>', 'with --image: the StageX image it claims to be (default: from the reference, stagex/<stage-name>)')
     .option('--json', 'print JSON')
     .option('--all', 'list every entry, not only those that do not hold')
-    .action(async (target: string, options: { json?: boolean; all?: boolean }, command: Command) => {
-      const entries = await entriesOf(target);
+    .action(async (target: string | undefined, options: { image?: string; as?: string; json?: boolean; all?: boolean }, command: Command) => {
+      if ((target === undefined) === (options.image === undefined)) throw new DaemonError('USAGE', 'verify: give either a <target> or --image <ref>');
       const context = await loadContext(configPath(command));
+      const entries = options.image === undefined ? await entriesOf(target!) : [await engineEntry(context.config.builder.socket, options.image, options.as)];
       const verdict = await ask(context, 'POST', '/verify', JSON.stringify({ entries }), (store) => answerVerify(store, context.policy, entries));
       env.setExit(exitCodeOf(verdict));
       if (options.json) {

@@ -4,6 +4,7 @@
  * message id = sha256 of the data. Bootstrap peers are dialled at start and re-dialled
  * whenever they are not connected.
  */
+import type { Log } from '../log.ts';
 import { createHash } from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
@@ -25,7 +26,7 @@ export interface PeerInit {
   topic?: string;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
   redialIntervalMs?: number;
-  log?: (event: string, fields: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export interface RunningPeer {
@@ -101,6 +102,8 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     },
   }) as Peer;
   let stopped = false;
+  /** Bootstrap peers whose last dial failed: said once (warn), then quietly retried (debug). */
+  const unreachable = new Set<string>();
   const redial = async () => {
     const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
     await Promise.all(bootstrap.map(async (addr) => {
@@ -108,9 +111,13 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
       if (!peerId || connected.has(peerId) || peerId === node.peerId.toString()) return;
       try {
         await node.dial(addr, { signal: AbortSignal.timeout(5000) });
+        unreachable.delete(peerId);
         log('peer.dialled', { addr: addr.toString() });
       } catch (error) {
-        if (!stopped) log('peer.dial_failed', { addr: addr.toString(), error: (error as Error).message });
+        if (stopped) return;
+        const again = unreachable.has(peerId);
+        unreachable.add(peerId);
+        log(again ? 'peer.redial_failed' : 'peer.unreachable', { addr: addr.toString(), error: (error as Error).message }, again ? 'debug' : 'warn');
       }
     }));
   };

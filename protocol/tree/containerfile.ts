@@ -15,6 +15,12 @@ export interface ContainerfileInfo {
   lines: Record<string, number>;
   /** Stage names in order, lowercased as BuildKit matches targets; '' for a stage without `AS`. */
   stages: string[];
+  /**
+   * What FROM or COPY --from names that is neither `stagex/<image>`, `scratch` nor an earlier stage
+   * (a named build context such as `fetch`, another registry's image, a `$VAR`): an engine would
+   * try to pull it, so such a package cannot be built offline.
+   */
+  external: { ref: string; line: number }[];
 }
 
 const STAGEX_REF = /^stagex\/([^:@\s]+)(?::[^@\s]*)?(?:@\S+)?$/;
@@ -27,6 +33,11 @@ export function parseContainerfile(text: string): ContainerfileInfo {
   const lines = text.split(/\r?\n/);
   const named = new Map<string, number>();
   const stages: string[] = [];
+  const external: { ref: string; line: number }[] = [];
+  const outside = (ref: string | undefined, line: number): void => {
+    if (ref === undefined || imageOf(ref) !== undefined || ref.toLowerCase() === 'scratch' || stages.includes(ref.toLowerCase())) return;
+    external.push({ ref, line });
+  };
   let i = 0;
   while (i < lines.length) {
     const line = i + 1;
@@ -46,14 +57,17 @@ export function parseContainerfile(text: string): ContainerfileInfo {
     if (keyword === 'FROM') {
       const image = imageOf(args[0]);
       if (image && !named.has(image)) named.set(image, line);
+      outside(args[0], line);
       stages.push(args[1]?.toUpperCase() === 'AS' ? (args[2] ?? '').toLowerCase() : '');
     } else if (keyword === 'COPY') {
       const from = flags.find((f) => f.toLowerCase().startsWith('--from='));
-      const image = imageOf(from?.slice('--from='.length).replace(/^(["'])(.*)\1$/, '$2'));
+      const ref = from?.slice('--from='.length).replace(/^(["'])(.*)\1$/, '$2');
+      const image = imageOf(ref);
       if (image && !named.has(image)) named.set(image, line);
+      if (ref !== undefined && !/^\d+$/.test(ref)) outside(ref, line);
     }
   }
-  return { dependencies: [...named.keys()].sort(), lines: Object.fromEntries(named), stages };
+  return { dependencies: [...named.keys()].sort(), lines: Object.fromEntries(named), stages, external };
 }
 
 function imageOf(ref: string | undefined): string | undefined {

@@ -48,6 +48,8 @@ export interface Package {
   images: ImageTarget[];
   /** Images its Containerfile names, sorted: the same for every image of the package. */
   dependencies: string[];
+  /** What its Containerfile names outside the tree and its own stages (see ContainerfileInfo): it cannot be built offline. */
+  external: { ref: string; line: number }[];
   files: Readonly<Record<string, string>>;
 }
 
@@ -210,6 +212,7 @@ function toPackage(one: Parsed, version: string | null, sources: Source[]): Pack
     buildArgs: buildArgs(version, sources),
     images: one.images,
     dependencies: one.containerfile.dependencies,
+    external: one.containerfile.external,
     files: input.files,
   };
 }

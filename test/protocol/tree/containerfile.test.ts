@@ -8,6 +8,22 @@ import { skipWithoutTree, STAGEX_TREE } from '../../helpers/shared.ts';
 const deps = (text: string) => parseContainerfile(text).dependencies;
 
 describe('parseContainerfile', () => {
+  it('lists what FROM and COPY --from name outside the tree and its own stages: an engine would pull it', () => {
+    const info = parseContainerfile([
+      'FROM scratch AS build',
+      'FROM stagex/core-gcc AS compile',
+      'COPY --from=build / /',
+      'COPY --from=0 / /',
+      'COPY --from=fetch . /src',
+      'FROM alpine:3 AS later',
+      'COPY --from=Compile /x /x',
+      'FROM ${BASE}',
+      'FROM later',
+      '',
+    ].join('\n'));
+    assert.deepEqual(info.external, [{ ref: 'fetch', line: 5 }, { ref: 'alpine:3', line: 6 }, { ref: '${BASE}', line: 8 }]);
+  });
+
   it('finds the three forms StageX uses', () => {
     assert.deepEqual(deps([
       'FROM --platform=linux/386 stagex/bootstrap-stage2 AS build',

@@ -1,0 +1,147 @@
+/**
+ * Runs a build plan (issue 5): each step after what it needs, never redoing a finished one
+ * (its record is reused, its image loaded back into the engine when missing), attesting every
+ * result, and gating everything above a bootstrap stage on that stage's pin. A failed or
+ * blocked step blocks only what needs it; the others go on.
+ */
+import { checkSeeds, gate, pinFor, type Pins } from '../../protocol/bootstrap.ts';
+import type { BuildPlan, BuildStep, StepId } from '../../protocol/build-plan.ts';
+import type { Tree } from '../../protocol/tree/graph.ts';
+import type { Verdict } from '../../protocol/threshold.ts';
+import type { Log } from '../log.ts';
+import { buildImage, inputTag, localTag } from './build-image.ts';
+import type { Engine, EngineInfo } from './engine.ts';
+import { BuilderError } from './errors.ts';
+import { layoutTar } from './layout-tar.ts';
+import { outputPaths, readRecord, type BuildRecord } from './outputs.ts';
+
+export interface Attestor {
+  /** Signs and submits the attestation of a finished build (store, and gossip when a daemon runs). */
+  attest(record: BuildRecord): Promise<void>;
+  /** Whether this reproducer's attestation of exactly this build is already stored. */
+  attested(record: BuildRecord): Promise<boolean>;
+  /** The store's verdict on a build identity (for quorum pins). */
+  verdict(id: StepId): Promise<Verdict | undefined>;
+}
+
+export interface RunPlan {
+  tree: Tree;
+  plan: BuildPlan;
+  engine: Engine;
+  engineInfo: EngineInfo;
+  cache: string;
+  outputs: string;
+  pins: Pins;
+  noCache: boolean;
+  attestor: Attestor;
+  log: Log;
+  signal?: AbortSignal;
+}
+
+export type StepOutcome =
+  | { status: 'built' | 'reused'; digest: string }
+  | { status: 'failed'; reason: string; code: string }
+  /** Not built: something it needs failed, or a bootstrap stage missed its pin. */
+  | { status: 'blocked'; reason: string }
+  /** Not yet: a bootstrap stage below waits for quorum; a later run goes on. */
+  | { status: 'waiting'; reason: string };
+
+export interface RunResult {
+  outcomes: { step: BuildStep; outcome: StepOutcome }[];
+}
+
+/** Runs every step of the plan once; call again (e.g. when attestations arrive) to go on past `waiting`. */
+export async function runPlan(run: RunPlan): Promise<RunResult> {
+  const { log } = run;
+  const done = new Map<string, StepOutcome>();
+  const outcomes: RunResult['outcomes'] = [];
+  for (const step of run.plan.steps) {
+    run.signal?.throwIfAborted();
+    const outcome = await runStep(run, step, done);
+    done.set(keyOf(step), outcome);
+    outcomes.push({ step, outcome });
+    const fields = { image: step.image, platform: step.platform, inputDigest: step.inputDigest };
+    if ('digest' in outcome) log(`build.${outcome.status}`, { ...fields, digest: outcome.digest }, outcome.status === 'reused' ? 'debug' : 'info');
+    else log(`build.${outcome.status}`, { ...fields, reason: outcome.reason }, outcome.status === 'failed' ? 'error' : 'warn');
+  }
+  return { outcomes };
+}
+
+async function runStep(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, StepOutcome>): Promise<StepOutcome> {
+  const below = step.needs.map((need) => ({ need, outcome: done.get(keyOf(need))! }));
+  const waiting = below.find((b) => b.outcome.status === 'waiting');
+  if (waiting) return { status: 'waiting', reason: `needs ${waiting.need.image}: ${(waiting.outcome as { reason: string }).reason}` };
+  const unusable = below.find((b) => b.outcome.status === 'failed' || b.outcome.status === 'blocked');
+  if (unusable) return { status: 'blocked', reason: `needs ${unusable.need.image}, which ${unusable.outcome.status === 'failed' ? 'failed' : 'is blocked'}` };
+
+  const pkg = run.tree.packages.get(run.tree.images.get(step.image)!.package)!;
+  const bootstrap = pkg.stage === 'bootstrap';
+  const pin = pinFor(run.pins, step.image);
+  try {
+    if (bootstrap) {
+      const problems = checkSeeds(pkg, pin);
+      if (problems.length > 0) throw new BuilderError('BOOTSTRAP_GATE', `bootstrap seed check failed: ${problems.join('; ')}`);
+    }
+    let record = await readRecord(run.outputs, step.inputDigest);
+    const reused = record !== undefined;
+    if (record) await ensureLoaded(run, record);
+    else record = await build(run, step, done);
+    if (bootstrap && pin.digest !== 'quorum' && pin.digest !== record.digest) {
+      return { status: 'failed', code: 'BOOTSTRAP_GATE', reason: `bootstrap pin mismatch, not attested: ${step.image} built ${record.digest}, expected the pinned ${pin.digest}` };
+    }
+    if (!(await run.attestor.attested(record))) await run.attestor.attest(record);
+    if (bootstrap) {
+      const decision = gate(step.image, pin, record.digest, await run.attestor.verdict(step));
+      if (decision.status === 'mismatch') return { status: 'failed', code: 'BOOTSTRAP_GATE', reason: `bootstrap gate: ${decision.reason}` };
+      if (decision.status === 'pending') return { status: 'waiting', reason: decision.reason };
+    }
+    return { status: reused ? 'reused' : 'built', digest: record.digest };
+  } catch (error) {
+    if (run.signal?.aborted) throw error;
+    const code = (error as { code?: unknown }).code;
+    return { status: 'failed', code: typeof code === 'string' ? code : 'ERROR', reason: (error as Error).message };
+  }
+}
+
+async function build(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, StepOutcome>): Promise<BuildRecord> {
+  const { log } = run;
+  const fields = { image: step.image, platform: step.platform };
+  log('build.started', { ...fields, inputDigest: step.inputDigest });
+  const digests = new Map(step.needs.map((n) => [n.image, (done.get(keyOf(n)) as { digest: string }).digest]));
+  return buildImage({
+    tree: run.tree,
+    step,
+    engine: run.engine,
+    engineInfo: run.engineInfo,
+    cache: run.cache,
+    outputs: run.outputs,
+    dependencyDigests: digests,
+    noCache: run.noCache,
+    ...(run.signal ? { signal: run.signal } : {}),
+    onSource: (event) => log(`source.${event.kind}`, { ...fields, ...event }, event.kind === 'cached' ? 'debug' : event.kind === 'fetched' ? 'info' : 'warn'),
+    onProgress: (event) => {
+      if (event.kind === 'step' && event.completed) log('build.step', { ...fields, step: event.name, cached: event.cached, ...(event.error ? { error: event.error } : {}) }, 'debug');
+      else if (event.kind === 'log') log('build.output', { ...fields, step: event.step, line: event.line }, 'debug');
+      else if (event.kind === 'warning') log('build.warning', { ...fields, step: event.step, message: event.message }, 'warn');
+    },
+  });
+}
+
+/**
+ * A reused build's image must be the engine's `stagex/<image>:latest` for its dependants: the
+ * engine's image of this very input digest is re-tagged so (another tree may have moved
+ * `latest`), or, when the engine has none, the canonical layout is loaded back.
+ */
+async function ensureLoaded(run: RunPlan, record: BuildRecord): Promise<void> {
+  const pinned = inputTag(record.image, record.inputDigest);
+  if (!(await run.engine.hasImage(pinned.name))) {
+    await run.engine.loadImage(layoutTar(outputPaths(run.outputs, record.inputDigest).layout));
+    await run.engine.tag(localTag(record.image), pinned.repo, pinned.tag);
+    run.log('build.loaded', { image: record.image, tag: pinned.name });
+  }
+  await run.engine.tag(pinned.name, `stagex/${record.image}`, 'latest');
+}
+
+function keyOf(id: StepId): string {
+  return `${id.image} ${id.platform}`;
+}

@@ -1,0 +1,97 @@
+/**
+ * `stagex-node build [images...]`: builds this reproducer's assignment (or the images named, and
+ * what they need) through the engine, attests every result, and prints what happened per image.
+ * Progress goes to stderr as it happens. With a daemon running, attestations go through it (and
+ * are gossiped); without one, into the store directly (sync hands them on later).
+ */
+import type { Command } from 'commander';
+import { EXIT, type CommandEnv } from '../cli.ts';
+import { answerQuery, type QueryAnswer, type QueryParams } from '../answers.ts';
+import { createAttestor } from '../builder/attestor.ts';
+import { connectEngine } from '../builder/engine.ts';
+import { machineFacts } from '../builder/machine.ts';
+import { planRun } from '../builder/prepare.ts';
+import { runPlan, type RunResult } from '../builder/scheduler.ts';
+import { callApi, daemonRunning, daemonSubmit } from '../client.ts';
+import { loadContext, withStore } from '../context.ts';
+import { DaemonError } from '../errors.ts';
+import { short, table } from '../format.ts';
+import type { Submit } from '../ingest.ts';
+import { storeSubmit } from '../ingest.ts';
+import type { Log } from '../log.ts';
+import { configPath } from './args.ts';
+
+interface BuildOptions {
+  tree?: string;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+export function registerBuild(program: Command, env: CommandEnv): void {
+  program
+    .command('build')
+    .description('build this reproducer\'s images (or the ones named, with what they need) through the engine, and attest each result')
+    .argument('[images...]', 'images to build instead of the config\'s assignment')
+    .option('--tree <dir>', 'the tree (default: the config\'s builder.tree)')
+    .option('--verbose', 'also print every line of build output')
+    .option('--json', 'print the outcome per image as JSON')
+    .action(async (images: string[], options: BuildOptions, command: Command) => {
+      const context = await loadContext(configPath(command));
+      const prepared = await planRun(context, images, options.tree);
+      for (const left of prepared.plan.leftOut) env.io.err(`not built here: ${left.image} (${left.platform}): ${left.reason}`);
+      const engine = connectEngine({ socketPath: context.config.builder.socket });
+      const engineInfo = await engine.check();
+      const machine = await machineFacts(engineInfo);
+      const log = terminalLog(env, options.verbose === true);
+      const { listen } = context.config.api;
+      const run = (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => runPlan({
+        ...prepared, engine, engineInfo, log,
+        cache: context.config.builder.cache, outputs: context.config.builder.outputs, noCache: context.config.builder.noCache,
+        attestor: createAttestor({ context, tree: prepared.tree, submit, query, machine }),
+      });
+      const result = await daemonRunning(listen)
+        ? await run(daemonSubmit(listen), (params) => daemonQuery(listen, params))
+        : await withStore(context, (store) => run(storeSubmit(store, context.policy), (params) => answerQuery(store, context.policy, params)));
+      report(env, result, options.json === true);
+    });
+}
+
+function report(env: CommandEnv, result: RunResult, json: boolean): void {
+  const rows = result.outcomes.map(({ step, outcome }) => ({
+    image: step.image,
+    platform: step.platform,
+    inputDigest: step.inputDigest,
+    ...outcome,
+  }));
+  if (json) env.io.out(JSON.stringify({ images: rows }));
+  else {
+    env.io.out(table(['IMAGE', 'PLATFORM', 'RESULT', 'DIGEST / REASON'], rows.map((r) => [r.image, r.platform, r.status, 'digest' in r ? short(r.digest) : r.reason])));
+  }
+  const statuses = new Set(rows.map((r) => r.status));
+  if (statuses.has('failed') || statuses.has('blocked')) env.setExit(EXIT.error);
+  else if (statuses.has('waiting')) env.setExit(EXIT.pending);
+}
+
+/** The daemon's answer to a query; the daemon holds the store, so there is no other way in. */
+async function daemonQuery(listen: string, params: QueryParams): Promise<QueryAnswer> {
+  const reply = await callApi(listen, 'GET', `/query?${new URLSearchParams({ ...params })}`);
+  if (reply?.status !== 200) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: query failed (${reply ? reply.body : 'it stopped answering'})`);
+  return JSON.parse(reply.body) as QueryAnswer;
+}
+
+/** Progress for people: one line per event on stderr; build output lines only when verbose. */
+function terminalLog(env: CommandEnv, verbose: boolean): Log {
+  return (event, fields = {}) => {
+    const { image, platform, line, step, ...rest } = fields as Record<string, unknown>;
+    if (event === 'build.output') {
+      if (verbose) env.io.err(`  ${String(image)} | ${String(line)}`);
+      return;
+    }
+    if (event === 'build.step') {
+      env.io.err(`  ${String(image)} > ${String(step)}${rest.cached === true ? ' (cached)' : ''}`);
+      return;
+    }
+    const details = Object.entries(rest).filter(([k]) => !['kind', 'source', 'path'].includes(k) || event.startsWith('source.')).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    env.io.err([event, image, platform, ...details].filter((p) => p !== undefined).join(' '));
+  };
+}
