@@ -19,6 +19,7 @@ export type BuilderErrorCode =
   | 'BAD_OUTPUT'
   | 'BOOTSTRAP_GATE'
   | 'EXTERNAL_IMAGE'
+  | 'ENGINE_MISMATCH'
   | 'BAD_SOURCE'
   | 'SOURCE_UNAVAILABLE'
   | 'SOURCE_MISMATCH'

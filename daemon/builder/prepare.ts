@@ -15,6 +15,8 @@ import type { NodeContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { loadTree, type LoadedTree } from '../tree.ts';
 import { hostPlatform } from './machine.ts';
+import { connectEngine, type Engine, type EngineInfo } from './engine.ts';
+import { BuilderError } from './errors.ts';
 
 export interface PlannedRun {
   tree: LoadedTree;
@@ -77,4 +79,17 @@ export async function planRun(context: NodeContext, requested: readonly string[]
   const plan = planBuilds(tree, digests, platformsOf(context.config), choose);
   const { pins, file } = await loadPins(context.config);
   return { tree, digests, plan, pins, ...(file ? { pinsFile: file } : {}) };
+}
+
+/**
+ * The engine at `builder.socket`, checked at once (version, BuildKit) and against
+ * `builder.engine`: ENGINE_MISMATCH when another kind of engine answers there.
+ */
+export async function checkedEngine(config: Config): Promise<{ engine: Engine; engineInfo: EngineInfo }> {
+  const engine = connectEngine({ socketPath: config.builder.socket });
+  const engineInfo = await engine.check();
+  if (engineInfo.name !== config.builder.engine) {
+    throw new BuilderError('ENGINE_MISMATCH', `config ${config.file}: builder.engine is ${config.builder.engine}, but ${engineInfo.name} ${engineInfo.version} answers at ${config.builder.socket}`);
+  }
+  return { engine, engineInfo };
 }

@@ -10,9 +10,8 @@ import type { Log } from '../log.ts';
 import type { AttestationStore } from '../../store/store.ts';
 import type { Submit } from '../ingest.ts';
 import { createAttestor } from './attestor.ts';
-import { connectEngine } from './engine.ts';
 import { machineFacts } from './machine.ts';
-import { planRun } from './prepare.ts';
+import { checkedEngine, planRun } from './prepare.ts';
 import { runPlan, type RunResult } from './scheduler.ts';
 
 export interface BuilderInit {
@@ -38,8 +37,7 @@ export function startBuilder(init: BuilderInit): RunningBuilder {
 
   const loop = async (): Promise<RunResult | undefined> => {
     const prepared = await planRun(context, init.requested);
-    const engine = connectEngine({ socketPath: context.config.builder.socket });
-    const engineInfo = await engine.check();
+    const { engine, engineInfo } = await checkedEngine(context.config);
     const attestor = createAttestor({ context, tree: prepared.tree, submit: init.submit, query: (params) => answerQuery(store, context.policy, params), machine: await machineFacts(engineInfo) });
     log('builder.started', { steps: prepared.plan.steps.length, leftOut: prepared.plan.leftOut.length, engine: `${engineInfo.name} ${engineInfo.version}`, pins: prepared.pinsFile ?? null });
     for (;;) {

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { type BuildEvent, LOG_TAIL_LINES, readBuildResponse } from '../../daemon/builder/build-progress.ts';
 import { decodeStatus } from '../../daemon/builder/buildkit-status.ts';
 import { BuilderError, BuildFailedError } from '../../daemon/builder/errors.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const heredoc = readFileSync(new URL('../vectors/buildkit-heredoc.jsonl', import.meta.url), 'utf8');
 const failedRun = readFileSync(new URL('../vectors/buildkit-failed-run.jsonl', import.meta.url), 'utf8');
@@ -36,12 +37,6 @@ async function read(text: string, size = 1 << 20) {
   const events: BuildEvent[] = [];
   const id = await readBuildResponse(chunks(text, size), 'test:1', (e) => events.push(e));
   return { id, events };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BuilderError> {
-  const error = await promise.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
-  assert.ok(error instanceof BuilderError, `expected a BuilderError, got ${String(error)}`);
-  return error;
 }
 
 describe('decodeStatus', () => {

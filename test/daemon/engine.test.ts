@@ -14,6 +14,7 @@ import { contextTar } from '../../daemon/builder/context-tar.ts';
 import { connectEngine, MIN_DOCKER_MAJOR } from '../../daemon/builder/engine.ts';
 import { BuilderError, BuildFailedError } from '../../daemon/builder/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const SOCKET = '/var/run/docker.sock';
 const BASE = 'stagex-local/busybox:latest';
@@ -38,15 +39,6 @@ async function build(name: string, containerfile: string, extra: Partial<Paramet
   const id = await engine.build({ contextTar: await contextTar(new Map([['Containerfile', containerfile]])), tag: `${repo}:${name}`, noCache: true, ...extra }, (e) => events.push(e));
   const logs = events.flatMap((e) => (e.kind === 'log' ? [e.line] : []));
   return { id, events, logs };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BuilderError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof BuilderError, `expected a BuilderError, got ${String(error)}`);
-  return error;
 }
 
 describe('connectEngine', () => {

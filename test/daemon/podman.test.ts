@@ -16,6 +16,7 @@ import { connectEngine, type Engine, MIN_PODMAN_MAJOR } from '../../daemon/build
 import { readPodmanResponse } from '../../daemon/builder/podman-progress.ts';
 import { BuilderError, BuildFailedError } from '../../daemon/builder/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const PODMAN_SOCKET = '/run/podman/podman.sock';
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -109,15 +110,6 @@ async function chain(engine: Engine, label: string, content: string): Promise<{ 
 
 async function canonicalDigest(engine: Engine, image: string): Promise<string> {
   return (await canonicalize(await engine.exportImage(image), join(tempDir('stagex-podman'), 'out'))).digest;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BuilderError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof BuilderError, `expected a BuilderError, got ${String(error)}`);
-  return error;
 }
 
 /** Records of Podman 5.4.2's compat `POST /build` as captured: a cached COPY, a RUN whose output line comes in two records. */
