@@ -21,11 +21,18 @@ export interface ContainerfileInfo {
    * try to pull it, so such a package cannot be built offline.
    */
   external: { ref: string; line: number }[];
+  /**
+   * The RUN, ADD and WORKDIR instructions of each stage, by stage index: in a package stage they
+   * make content that engines disagree on (DESIGN section 3), so the builder warns about them.
+   */
+  engineDependent: { stage: number; keyword: string; line: number }[];
 }
 
 const STAGEX_REF = /^stagex\/([^:@\s]+)(?::[^@\s]*)?(?:@\S+)?$/;
 /** `<<EOF`, `<<-EOF`, `<<"EOF"`; not a shell here-string `<<<`. */
 const HEREDOC = /(?<!<)<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+/** Instructions whose result differs between BuildKit and Buildah when a package stage runs them (DESIGN section 3). */
+const ENGINE_DEPENDENT = new Set(['RUN', 'ADD', 'WORKDIR']);
 /** The instructions BuildKit reads heredocs for. */
 const HEREDOC_INSTRUCTIONS = new Set(['RUN', 'COPY', 'ADD']);
 
@@ -34,6 +41,7 @@ export function parseContainerfile(text: string): ContainerfileInfo {
   const named = new Map<string, number>();
   const stages: string[] = [];
   const external: { ref: string; line: number }[] = [];
+  const engineDependent: { stage: number; keyword: string; line: number }[] = [];
   const outside = (ref: string | undefined, line: number): void => {
     if (ref === undefined || imageOf(ref) !== undefined || ref.toLowerCase() === 'scratch' || stages.includes(ref.toLowerCase())) return;
     external.push({ ref, line });
@@ -50,6 +58,7 @@ export function parseContainerfile(text: string): ContainerfileInfo {
     }
     const keyword = /^\S+/.exec(instruction)![0].toUpperCase();
     if (HEREDOC_INSTRUCTIONS.has(keyword)) i = skipHeredocs(instruction, lines, i);
+    if (ENGINE_DEPENDENT.has(keyword) && stages.length > 0) engineDependent.push({ stage: stages.length - 1, keyword, line });
     if (keyword !== 'FROM' && keyword !== 'COPY') continue;
     const words = instruction.trim().split(/\s+/);
     const args = words.slice(1).filter((w) => !w.startsWith('--'));
@@ -67,7 +76,7 @@ export function parseContainerfile(text: string): ContainerfileInfo {
       if (ref !== undefined && !/^\d+$/.test(ref)) outside(ref, line);
     }
   }
-  return { dependencies: [...named.keys()].sort(), lines: Object.fromEntries(named), stages, external };
+  return { dependencies: [...named.keys()].sort(), lines: Object.fromEntries(named), stages, external, engineDependent };
 }
 
 function imageOf(ref: string | undefined): string | undefined {
@@ -84,4 +93,15 @@ function skipHeredocs(instruction: string, lines: readonly string[], from: numbe
     }
   }
   return i;
+}
+
+/**
+ * The engine-dependent instructions of the stage `target` names (the last stage when null): one
+ * message each, for the builder to warn with.
+ */
+export function packageStageWarnings(info: ContainerfileInfo, target: string | null): string[] {
+  const stage = target === null ? info.stages.length - 1 : info.stages.indexOf(target.toLowerCase());
+  return info.engineDependent
+    .filter((step) => step.stage === stage)
+    .map((step) => `line ${step.line}: ${step.keyword} in the package stage makes content engines disagree on (DESIGN section 3); the digest may differ between Docker and Podman`);
 }

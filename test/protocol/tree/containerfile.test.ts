@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseContainerfile } from '../../../protocol/tree/containerfile.ts';
+import { packageStageWarnings, parseContainerfile } from '../../../protocol/tree/containerfile.ts';
 import { skipWithoutTree, STAGEX_TREE } from '../../helpers/shared.ts';
 
 const deps = (text: string) => parseContainerfile(text).dependencies;
@@ -22,6 +22,23 @@ describe('parseContainerfile', () => {
       '',
     ].join('\n'));
     assert.deepEqual(info.external, [{ ref: 'fetch', line: 5 }, { ref: 'alpine:3', line: 6 }, { ref: '${BASE}', line: 8 }]);
+  });
+
+  it('warns about RUN, ADD and WORKDIR in the package stage only', () => {
+    const info = parseContainerfile([
+      'FROM stagex/core-gcc AS build',
+      'RUN make',
+      'FROM scratch AS package',
+      'WORKDIR /opt/x',
+      'COPY --from=build /rootfs/ /',
+      'RUN <<-EOF',
+      '\tRUN inside a heredoc is not an instruction',
+      'EOF',
+      '',
+    ].join('\n'));
+    assert.deepEqual(packageStageWarnings(info, 'package').map((w) => w.slice(0, 18)), ['line 4: WORKDIR in', 'line 6: RUN in the']);
+    assert.deepEqual(packageStageWarnings(info, null).length, 2);
+    assert.deepEqual(packageStageWarnings(info, 'build').map((w) => w.slice(0, 14)), ['line 2: RUN in']);
   });
 
   it('finds the three forms StageX uses', () => {
