@@ -43,8 +43,8 @@ export type StepOutcome =
   | { status: 'failed'; reason: string; code: string }
   /** Not built: something it needs failed, or a bootstrap stage missed its pin. */
   | { status: 'blocked'; reason: string }
-  /** Not yet: a bootstrap stage below waits for quorum; a later run goes on. */
-  | { status: 'waiting'; reason: string };
+  /** Not yet: a bootstrap stage (this one, built as `digest`, or one below) waits for quorum; a later run goes on. */
+  | { status: 'waiting'; reason: string; digest?: string };
 
 export interface RunResult {
   outcomes: { step: BuildStep; outcome: StepOutcome }[];
@@ -61,8 +61,8 @@ export async function runPlan(run: RunPlan): Promise<RunResult> {
     done.set(keyOf(step), outcome);
     outcomes.push({ step, outcome });
     const fields = { image: step.image, platform: step.platform, inputDigest: step.inputDigest };
-    if ('digest' in outcome) log(`build.${outcome.status}`, { ...fields, digest: outcome.digest }, outcome.status === 'reused' ? 'debug' : 'info');
-    else log(`build.${outcome.status}`, { ...fields, reason: outcome.reason }, outcome.status === 'failed' ? 'error' : 'warn');
+    if (outcome.status === 'built' || outcome.status === 'reused') log(`build.${outcome.status}`, { ...fields, digest: outcome.digest }, outcome.status === 'reused' ? 'debug' : 'info');
+    else log(`build.${outcome.status}`, { ...fields, ...outcome }, outcome.status === 'failed' ? 'error' : 'warn');
   }
   return { outcomes };
 }
@@ -93,7 +93,7 @@ async function runStep(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, 
     if (bootstrap) {
       const decision = gate(step.image, pin, record.digest, await run.attestor.verdict(step));
       if (decision.status === 'mismatch') return { status: 'failed', code: 'BOOTSTRAP_GATE', reason: `bootstrap gate: ${decision.reason}` };
-      if (decision.status === 'pending') return { status: 'waiting', reason: decision.reason };
+      if (decision.status === 'pending') return { status: 'waiting', reason: decision.reason, digest: record.digest };
     }
     return { status: reused ? 'reused' : 'built', digest: record.digest };
   } catch (error) {

@@ -63,7 +63,7 @@ function report(env: CommandEnv, result: RunResult, json: boolean): void {
   }));
   if (json) env.io.out(JSON.stringify({ images: rows }));
   else {
-    env.io.out(table(['IMAGE', 'PLATFORM', 'RESULT', 'DIGEST / REASON'], rows.map((r) => [r.image, r.platform, r.status, 'digest' in r ? short(r.digest) : r.reason])));
+    env.io.out(table(['IMAGE', 'PLATFORM', 'RESULT', 'DIGEST / REASON'], rows.map((r) => [r.image, r.platform, r.status, 'reason' in r ? r.reason : short(r.digest)])));
   }
   const statuses = new Set(rows.map((r) => r.status));
   if (statuses.has('failed') || statuses.has('blocked')) env.setExit(EXIT.error);
