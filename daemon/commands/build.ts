@@ -38,6 +38,10 @@ export function registerBuild(program: Command, env: CommandEnv): void {
       const context = await loadContext(configPath(command));
       const prepared = await planRun(context, images, options.tree);
       for (const left of prepared.plan.leftOut) env.io.err(`not built here: ${left.image} (${left.platform}): ${left.reason}`);
+      if (prepared.plan.steps.length === 0) {
+        env.io.err(images.length > 0 ? 'nothing to build here (see above)' : `nothing is assigned to this reproducer (builder.assign ${JSON.stringify(context.config.builder.assign)}${context.config.builder.assign === 'auto' && !context.policy.voters.has(context.signer.keyid) ? ': auto assigns only trusted keys, and this node\'s key is not in trust.keys' : ''}); name images to build them`);
+        return;
+      }
       const { engine, engineInfo } = await checkedEngine(context.config);
       const machine = await machineFacts(engineInfo);
       const log = terminalLog(env, options.verbose === true);

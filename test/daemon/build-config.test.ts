@@ -61,10 +61,29 @@ describe('stagex-node build refuses before building', () => {
     assert.match(result.err, /builder\.engine is podman, but docker \S+ answers at \/var\/run\/docker\.sock/);
   });
 
+  it('nothing assigned: says so, and how to build anyway', async () => {
+    const result = await cli('-c', await withBuilder({ assign: [] }), 'build');
+    assert.equal(result.code, 0);
+    assert.match(result.err, /nothing is assigned to this reproducer \(builder\.assign \[\]\); name images to build them/);
+  });
+
   it('a platform that is not os/arch', async () => {
     const result = await cli('-c', await withBuilder({ platforms: ['amd64'] }), 'build');
     assert.equal(result.code, 3);
     assert.match(result.err, /builder\.platforms\.0: expected os\/arch/);
+  });
+});
+
+describe('stagex-node plan with a config', () => {
+  it('says per image and platform whether it is built here, and how many trusted keys attested it', async () => {
+    const config = await withBuilder({ assign: ['user-greet'] });
+    const result = await cli('-c', config, 'plan', '--json');
+    assert.equal(result.code, 0, result.err);
+    const { images } = JSON.parse(result.out) as { images: { name: string; here: Record<string, unknown>; attested: Record<string, unknown> }[] };
+    assert.deepEqual(Object.fromEntries(images.map((i) => [i.name, i.here['linux/amd64']])), {
+      'bootstrap-stage0': 'needed', 'core-filesystem': 'needed', 'core-hello': 'needed', 'user-greet': 'assigned', 'user-greet-doc': 'no',
+    });
+    for (const image of images) assert.deepEqual(image.attested['linux/amd64'], { status: 'unknown', count: 0, threshold: 1 });
   });
 });
 
