@@ -12,11 +12,18 @@ import type { Package, Tree } from '../../protocol/tree/graph.ts';
 import { packageStageWarnings, parseContainerfile } from '../../protocol/tree/containerfile.ts';
 import type { BuildEvent } from './build-progress.ts';
 import { canonicalize } from './canonical.ts';
-import { contextStream, type ContextFile } from './context-tar.ts';
+import { contextStream, filesTar, type ContextFile } from './context-tar.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
 import { clearUnfinished, outputPaths, writeRecord, type BuildRecord } from './outputs.ts';
 import { fetchSources, type SourceEvent } from './sources.ts';
+
+/**
+ * StageX also passes a package's sources as a named build context `fetch` (`COPY --from=fetch`,
+ * in bootstrap-stage1 to stage3 among others). The Engine API takes no named context without a
+ * session, so the same files are given as a local image of that name, made just before the build.
+ */
+export const FETCH_CONTEXT = 'fetch';
 
 /** The name an image has in the engine: what other Containerfiles name it by. */
 export function localTag(image: string): string {
@@ -61,10 +68,13 @@ export async function buildImage(build: ImageBuild): Promise<BuildRecord> {
   for (const [file, sha256] of Object.entries(pkg.files)) files.set(file, await packageFile(pkg.dir, file, sha256));
   const containerfile = parseContainerfile(Buffer.from(files.get('Containerfile') as Uint8Array).toString('utf8'));
   for (const message of packageStageWarnings(containerfile, image.target)) build.onProgress?.({ kind: 'warning', step: image.target ?? '(last stage)', message });
+  const fetched = new Map<string, ContextFile>();
   for (const source of pkg.sources) {
     const path = sources.get(source.id)!;
-    files.set(`fetch/${source.file}`, { path, size: (await stat(path)).size });
+    fetched.set(source.file, { path, size: (await stat(path)).size });
   }
+  for (const [file, content] of fetched) files.set(`${FETCH_CONTEXT}/${file}`, content);
+  if (pkg.external.some((e) => e.ref === FETCH_CONTEXT)) await engine.importImage(filesTar(fetched), FETCH_CONTEXT, 'latest');
   const tag = localTag(step.image);
   const imageId = await engine.build({
     contextTar: contextStream(files),
@@ -106,13 +116,13 @@ async function packageFile(dir: string, file: string, sha256: string): Promise<U
 }
 
 /**
- * Builds here pull nothing: an image the Containerfile names must be a stage of its own or a
- * dependency already in the engine, or the engine would reach for a registry. EXTERNAL_IMAGE
- * names what is missing (or outside the tree, such as a `fetch` named build context).
+ * Builds here pull nothing: an image the Containerfile names must be a stage of its own, a
+ * dependency already in the engine, or the `fetch` context, or the engine would reach for a
+ * registry. EXTERNAL_IMAGE names what is missing or outside the tree.
  */
 async function refusePulls(build: ImageBuild, pkg: Package): Promise<void> {
   const file = join(pkg.dir, 'Containerfile');
-  for (const { ref, line } of pkg.external) {
+  for (const { ref, line } of pkg.external.filter((e) => e.ref !== FETCH_CONTEXT)) {
     throw new BuilderError('EXTERNAL_IMAGE', `${file}:${line}: names ${JSON.stringify(ref)}, neither one of its stages nor stagex/<image>: the engine would try to pull it, and builds here pull nothing`);
   }
   for (const dep of pkg.dependencies) {

@@ -39,11 +39,20 @@ export function contextStream(files: ReadonlyMap<string, ContextFile>, buildFile
   if (!files.has(buildFile)) {
     throw new BuilderError('BAD_CONTEXT', `build context: expected a file named ${buildFile}, got ${files.size} files without it`);
   }
+  return filesTar(files, buildFile);
+}
+
+/**
+ * The files as an uncompressed tar, `first` (when given) first and the rest sorted bytewise,
+ * with fixed mode, owner and time. BAD_CONTEXT for a path that is absolute, empty, or has
+ * `.`/`..`/empty segments.
+ */
+export function filesTar(files: ReadonlyMap<string, ContextFile>, first?: string): Readable {
   for (const path of files.keys()) checkPath(path);
-  const rest = [...files.keys()].filter((path) => path !== buildFile).sort(bytewise);
+  const rest = [...files.keys()].filter((path) => path !== first).sort(bytewise);
   const tar = pack();
   const write = async () => {
-    for (const name of [buildFile, ...rest]) {
+    for (const name of first === undefined ? rest : [first, ...rest]) {
       const content = files.get(name)!;
       const header = { name, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
       if (typeof content === 'string' || content instanceof Uint8Array) {

@@ -97,6 +97,8 @@ export interface Engine {
   tag(image: string, repo: string, tag: string): Promise<void>;
   /** Loads an image archive (`POST /images/load`), e.g. a canonical layout's tar (layout-tar.ts). */
   loadImage(archive: Readable): Promise<void>;
+  /** Makes an image of one layer from a plain tar of files (`POST /images/create?fromSrc=-`), named `repo:tag`. */
+  importImage(rootfs: Readable, repo: string, tag: string): Promise<void>;
   /** The image as the engine exports it (`GET /images/{name}/get`): a docker-archive tar. */
   exportImage(name: string): Promise<Readable>;
   hasImage(name: string): Promise<boolean>;
@@ -233,11 +235,17 @@ export function connectEngine(init: EngineInit = {}): Engine {
 
     async loadImage(archive) {
       try {
-        const response = await docker.loadImage(archive, { quiet: true }) as unknown as IncomingMessage;
-        const body = (await response.toArray()).join('');
-        if (body.includes('"error"')) throw new BuilderError('ENGINE_ERROR', `load image: the ${where} refused the archive: ${body.trim()}`);
+        await refusal(await docker.loadImage(archive, { quiet: true }) as unknown as IncomingMessage, 'load image');
       } catch (error) {
         throw failed(error, 'load image');
+      }
+    },
+
+    async importImage(rootfs, repo, tag) {
+      try {
+        await refusal(await docker.importImage(rootfs, { repo, tag }) as unknown as IncomingMessage, `import ${repo}:${tag}`);
+      } catch (error) {
+        throw failed(error, `import ${repo}:${tag}`);
       }
     },
 
@@ -286,6 +294,12 @@ function ownUlimits(): Partial<Record<Ulimit, number>> {
     if (hard !== undefined) limits[name] = Number(hard);
   }
   return limits;
+}
+
+/** Reads a progress response to its end; the engine reports a refusal in an `error` record, with status 200. */
+async function refusal(response: IncomingMessage, action: string): Promise<void> {
+  const body = (await response.toArray()).join('');
+  if (body.includes('"error"')) throw new BuilderError('ENGINE_ERROR', `${action}: the engine refused it: ${body.trim()}`);
 }
 
 function apiMessage(error: unknown): string {

@@ -137,6 +137,26 @@ describe('stagex-node build (demo tree, real engine)', { skip }, () => {
     assert.equal(rest.outcomes['core-hello']!.digest, first.outcomes['core-hello']!.digest);
   });
 
+  it('a package that copies its sources from the `fetch` build context (as StageX stage1-3 do) gets them there', async () => {
+    const dir = await tree();
+    const pkg = join(dir, 'packages', 'core', 'fetchy');
+    await mkdir(pkg, { recursive: true });
+    const hello = await readFile(join(dir, 'packages', 'core', 'hello', 'package.toml'), 'utf8');
+    await writeFile(join(pkg, 'package.toml'), hello.replace('name = "hello"', 'name = "fetchy"'));
+    await writeFile(join(pkg, 'Containerfile'), [
+      'FROM stagex/bootstrap-stage0 AS build',
+      'COPY --from=fetch . /src/',
+      'RUN --network=none test -f /src/hello-1.0.0.tar && ls /src > /list',
+      'FROM scratch AS package',
+      'COPY --from=build /list /list',
+      '',
+    ].join('\n'));
+    const ivy = await reproducer('ivy', dir);
+    const result = await build(ivy.config, 'core-fetchy');
+    assert.equal(result.code, 0, result.err);
+    assert.equal(result.outcomes['core-fetchy']!.status, 'built');
+  });
+
   it('a tampered source fails its build with both hashes; nothing that needs it is built or attested', async () => {
     const tampered = join(tempDir('stagex-tampered'), 'mirror');
     await cp((mirrorDir as { dir: string }).dir, tampered, { recursive: true });

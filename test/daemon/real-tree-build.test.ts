@@ -42,7 +42,7 @@ describe('the real tree', { skip: skipWithoutTree }, async () => {
     assert.ok(plan.steps.length >= 433);
   });
 
-  it('names the packages whose Containerfiles use a `fetch` build context, which the Engine API cannot give', () => {
+  it('finds nothing an engine would pull but the `fetch` build context, which the builder gives as a local image', () => {
     const external = [...tree!.packages.values()].filter((p) => p.external.length > 0);
     assert.ok(external.every((p) => p.external.every((e) => e.ref === 'fetch')), JSON.stringify(external.map((p) => [p.id, p.external])));
     assert.ok(external.length > 0 && external.length < 10, `${external.length} packages`);
