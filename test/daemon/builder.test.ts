@@ -24,6 +24,8 @@ const engine = connectEngine({ socketPath: SOCKET });
 const noEngine = await engine.check().then(() => false as const, (error: Error) => `no Docker engine >= 26 answers at ${SOCKET} (${error.message.split('\n')[0]}); run scripts/engine.sh`);
 const mirrorDir = noEngine === false ? await demoMirrorDir() : { skip: noEngine };
 const skip = 'skip' in mirrorDir ? mirrorDir.skip : false;
+const PODMAN = '/run/podman/podman.sock';
+const noPodman = await connectEngine({ socketPath: PODMAN }).check().then(() => false as const, () => `no Podman >= 5 answers at ${PODMAN}; run scripts/podman.sh`);
 
 interface Outcome { image: string; status: string; digest?: string; reason?: string; code?: string }
 
@@ -121,6 +123,16 @@ describe('stagex-node build (demo tree, real engine)', { skip }, () => {
     assert.equal(second.code, 0, second.err);
     assert.deepEqual(statuses(second.outcomes), ['built', 'built', 'built', 'built', 'built']);
     for (const image of IMAGES) assert.equal(second.outcomes[image]!.digest, first.outcomes[image]!.digest, image);
+  });
+
+  it('Podman, through its Docker-compatible API, builds the same digests as Docker', { skip: noPodman }, async () => {
+    const pod = await reproducer('pod', await tree());
+    const json = JSON.parse(await readFile(pod.config, 'utf8'));
+    await writeFile(pod.config, JSON.stringify({ ...json, builder: { ...json.builder, engine: 'podman', socket: PODMAN } }));
+    const result = await build(pod.config);
+    assert.equal(result.code, 0, result.err);
+    assert.deepEqual(statuses(result.outcomes), ['built', 'built', 'built', 'built', 'built']);
+    for (const image of IMAGES) assert.equal(result.outcomes[image]!.digest, first.outcomes[image]!.digest, image);
   });
 
   it('a run stopped part way resumes where it stopped; an unfinished layout is built again', async () => {
