@@ -6,54 +6,60 @@
  */
 import { Command, CommanderError } from 'commander';
 import { StagexError } from '../protocol/errors.ts';
-import { registerAttest } from './commands/attest.ts';
-import { registerExport } from './commands/export.ts';
-import { registerImport } from './commands/import.ts';
-import { registerInit } from './commands/init.ts';
-import { registerKeys } from './commands/keys.ts';
-import { registerQuery } from './commands/query.ts';
-import { registerTrust } from './commands/trust.ts';
-import { registerVerify } from './commands/verify.ts';
-import { registerStart } from './commands/start.ts';
-import { registerPlan } from './commands/plan.ts';
-import { registerBuild } from './commands/build.ts';
+import { EXIT, processIo, type CommandEnv, type Io } from './commands/env.ts';
 
-export const EXIT = { ok: 0, pending: 1, conflict: 2, error: 3, usage: 64 } as const;
+export { EXIT, processIo, type CommandEnv, type Io };
 
-/** Output sinks, injectable so tests can run the CLI in-process. */
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+type Register = (program: Command, env: CommandEnv) => void;
 
-export const processIo: Io = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+/**
+ * Each command's module, loaded only when that command runs: the daemon's libp2p stack costs
+ * about half a second to load, which `plan` or `build` never use. Help loads them all.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  init: async () => (await import('./commands/init.ts')).registerInit,
+  keys: async () => (await import('./commands/keys.ts')).registerKeys,
+  trust: async () => (await import('./commands/trust.ts')).registerTrust,
+  attest: async () => (await import('./commands/attest.ts')).registerAttest,
+  import: async () => (await import('./commands/import.ts')).registerImport,
+  query: async () => (await import('./commands/query.ts')).registerQuery,
+  verify: async () => (await import('./commands/verify.ts')).registerVerify,
+  export: async () => (await import('./commands/export.ts')).registerExport,
+  start: async () => (await import('./commands/start.ts')).registerStart,
+  plan: async () => (await import('./commands/plan.ts')).registerPlan,
+  build: async () => (await import('./commands/build.ts')).registerBuild,
 };
+/** Commands registered by another command's module. */
+const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start' };
 
-/** What every command action receives: where to print and how to set the exit code. */
-export interface CommandEnv {
-  io: Io;
-  setExit(code: number): void;
+/** The command word of `argv`: its first argument that is neither an option nor the value of -c. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '-c' || arg === '--config') i += 1;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }
 
-export function buildProgram(env: CommandEnv): Command {
+export async function buildProgram(env: CommandEnv, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('stagex-node')
     .description('Reproduce StageX packages, attest their digests, and decide trust at M of N signers')
     .option('-c, --config <file>', 'config file', process.env.STAGEX_NODE_CONFIG ?? 'config.json')
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.io.out(s), writeErr: (s) => env.io.err(s) });
-  for (const register of [registerInit, registerKeys, registerTrust, registerAttest, registerImport, registerQuery, registerVerify, registerExport, registerStart, registerPlan, registerBuild]) {
-    register(program, env);
-  }
+  const word = commandWord(argv);
+  const name = word === undefined ? undefined : (REGISTERED_BY[word] ?? word);
+  const load = name !== undefined && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : Object.values(COMMANDS);
+  for (const register of await Promise.all(load.map((l) => l()))) register(program, env);
   return program;
 }
 
 /** Runs the CLI and returns its exit code; never throws for bad input. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram({ io, setExit: (c) => { code = Math.max(code, c); } });
   try {
+    const program = await buildProgram({ io, setExit: (c) => { code = Math.max(code, c); } }, argv);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {

@@ -50,9 +50,10 @@ async function trustedCount(member: Member): Promise<number> {
 await rm(WORK, { recursive: true, force: true });
 await mkdir(WORK, { recursive: true });
 step('1. the sources: a mirror on 127.0.0.1 serving the tree\'s upstream tarballs and the busybox seed');
-await run('bash', [join(ROOT, 'scripts', 'demo-mirror.sh'), join(WORK, 'mirror')]);
-const mirror = await serveMirror(join(WORK, 'mirror'), { port: MIRROR_PORT });
-console.log(`mirror at ${mirror.url}: ${(await readdir(join(WORK, 'mirror'))).join(', ')}`);
+const MIRROR = join(ROOT, '.work', 'mirror');
+await run('bash', [join(ROOT, 'scripts', 'demo-mirror.sh'), MIRROR]);
+const mirror = await serveMirror(MIRROR, { port: MIRROR_PORT });
+console.log(`mirror at ${mirror.url}: ${(await readdir(MIRROR)).join(', ')}`);
 
 step('2. four reproducers: each makes a signing key (0600), a libp2p identity and a config (3 of 4, assign "auto")');
 const members = await makeCluster(WORK, ['alice', 'bob', 'carol', 'dave'], 3, {

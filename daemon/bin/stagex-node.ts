@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-/** Entry point of the `stagex-node` command (Node 24: TypeScript runs by type stripping). */
-import { runCli } from '../cli.ts';
+/**
+ * Entry point of the `stagex-node` command (Node 24: TypeScript runs by type stripping). The
+ * compile cache keeps the stripped and compiled modules between runs (in the OS temp directory),
+ * which saves a quarter of a second per command; it is enabled before the CLI is imported.
+ */
+import { enableCompileCache } from 'node:module';
 
+enableCompileCache();
+const { runCli } = await import('../cli.ts');
 process.exitCode = await runCli(process.argv.slice(2));

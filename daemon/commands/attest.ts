@@ -1,7 +1,7 @@
 /** `stagex-node attest`: sign a statement by hand (the manual path, without the daemon). */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 import { signAttestation } from '../attest.ts';
 import { storeSubmit } from '../ingest.ts';
 import { daemonRunning, daemonSubmit } from '../client.ts';

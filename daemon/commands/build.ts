@@ -5,7 +5,7 @@
  * are gossiped); without one, into the store directly (sync hands them on later).
  */
 import type { Command } from 'commander';
-import { EXIT, type CommandEnv } from '../cli.ts';
+import { EXIT, type CommandEnv } from './env.ts';
 import { answerQuery, type QueryAnswer, type QueryParams } from '../answers.ts';
 import { createAttestor } from '../builder/attestor.ts';
 import { machineFacts } from '../builder/machine.ts';

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
 import { trustedDigests, verdictsFor } from '../../store/queries.ts';
 import { configPath } from './args.ts';

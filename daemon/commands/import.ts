@@ -1,6 +1,6 @@
 /** `stagex-node import`: envelopes from files and directories, each validated on its own. */
 import type { Command } from 'commander';
-import { EXIT, type CommandEnv } from '../cli.ts';
+import { EXIT, type CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
 import { importFiles, storeSubmit } from '../ingest.ts';
 import { daemonRunning, daemonSubmit } from '../client.ts';

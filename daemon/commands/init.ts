@@ -8,7 +8,7 @@ import { createSigningKey } from '../keyfile.ts';
 import { loadOrCreateIdentity } from '../net/identity.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Command } from 'commander';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 
 export const CONFIG_NAME = 'config.json';
 export const KEY_NAME = 'signing-key.pem';

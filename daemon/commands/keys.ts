@@ -1,7 +1,7 @@
 /** `stagex-node keys`: this node's signing identity. */
 import type { Command } from 'commander';
 import { toHex } from '../../protocol/encoding.ts';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
 import { configPath } from './args.ts';
 import { table } from '../format.ts';

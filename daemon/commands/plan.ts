@@ -5,7 +5,7 @@
  * is still printed, and the exit code is 3.
  */
 import type { Command } from 'commander';
-import { EXIT, type CommandEnv } from '../cli.ts';
+import { EXIT, type CommandEnv } from './env.ts';
 import { loadTree } from '../tree.ts';
 import { loadConfig } from '../config.ts';
 import { buildOrder } from '../../protocol/tree/order.ts';

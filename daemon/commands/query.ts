@@ -1,6 +1,6 @@
 /** `stagex-node query`: what the store knows, by image, digest or key (or everything). */
 import type { Command } from 'commander';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
 import { ask } from '../client.ts';
 import { answerQuery } from '../answers.ts';

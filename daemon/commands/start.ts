@@ -1,6 +1,6 @@
 /** `stagex-node start`, `status` and `peers`: run the daemon, and ask a running one. */
 import type { Command } from 'commander';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
 import { askDaemon } from '../client.ts';
 import { createLog, type Level } from '../log.ts';

@@ -1,7 +1,7 @@
 /** `stagex-node trust add`: trust another reproducer's key (and set the threshold). */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { CommandEnv } from '../cli.ts';
+import type { CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { checked, configPath } from './args.ts';

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EXIT, type CommandEnv } from '../cli.ts';
+import { EXIT, type CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
 import { ask } from '../client.ts';
 import { answerVerify } from '../answers.ts';

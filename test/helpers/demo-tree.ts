@@ -16,11 +16,11 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const TREE_PORT = '127.0.0.1:7790';
 
 /**
- * A mirror directory filled by scripts/demo-mirror.sh (the busybox seed comes from apt), or why
- * it could not be made.
+ * The mirror directory `.work/mirror`, filled by scripts/demo-mirror.sh when it is not (the
+ * busybox seed comes from apt once, then stays), or why it could not be made.
  */
 export async function demoMirrorDir(): Promise<{ dir: string } | { skip: string }> {
-  const dir = join(tempDir('stagex-mirror'), 'mirror');
+  const dir = join(ROOT, '.work', 'mirror');
   try {
     await promisify(execFile)('bash', [join(ROOT, 'scripts', 'demo-mirror.sh'), dir]);
     return { dir };
