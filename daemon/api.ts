@@ -8,11 +8,13 @@
  *   GET  /peers                     connected peers
  *   GET  /query?image=|digest=|key= verdicts and votes
  *   POST /verify                    {"entries":[{"image","digest","where"?}]} -> manifest verdict
+ *   GET  /envelopes                 every stored envelope: JSON lines {"hash","envelope" (base64)}
  *   POST /envelopes                 one DSSE envelope (bytes) -> validated, stored, gossiped
  *   GET  /metrics                   Prometheus text
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { unlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { z } from 'zod';
 import { StagexError } from '../protocol/errors.ts';
 import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
@@ -39,6 +41,8 @@ export interface ApiHandlers {
   query(params: z.output<typeof querySchema>): Promise<unknown>;
   verify(entries: z.output<typeof verifySchema>['entries']): Promise<unknown>;
   submit(bytes: Uint8Array): Promise<unknown>;
+  /** Every stored envelope, in hash order. */
+  envelopes(): AsyncIterable<{ hash: string; bytes: Uint8Array }>;
   metrics: Registry;
 }
 
@@ -92,6 +96,14 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       return send(200, await handlers.verify(parse(verifySchema, json, 'verify').entries));
     }
     case 'POST /envelopes': return send(200, await handlers.submit(await body(request, MAX_ENVELOPE_BYTES)));
+    case 'GET /envelopes': {
+      response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for await (const { hash, bytes } of handlers.envelopes()) {
+        if (!response.write(`${JSON.stringify({ hash, envelope: Buffer.from(bytes).toString('base64') })}\n`)) await once(response, 'drain');
+      }
+      response.end();
+      return;
+    }
     case 'GET /metrics':
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
       return;

@@ -3,15 +3,21 @@
  * answers, open the store directly (LevelDB allows one process: a running daemon holds it).
  */
 import { request } from 'node:http';
+import { createInterface } from 'node:readline';
 import type { AttestationStore } from '../store/store.ts';
+import type { QueryAnswer, QueryParams } from './answers.ts';
 import { withStore, type NodeContext } from './context.ts';
 import { DaemonError } from './errors.ts';
 import { StagexError } from '../protocol/errors.ts';
 
 interface ApiReply { status: number; body: string }
 
+function targetOf(listen: string) {
+  return listen.startsWith('/') ? { socketPath: listen } : { host: listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(listen.slice(listen.lastIndexOf(':') + 1)) };
+}
+
 export function callApi(listen: string, method: string, path: string, payload?: Uint8Array | string): Promise<ApiReply | undefined> {
-  const target = listen.startsWith('/') ? { socketPath: listen } : { host: listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(listen.slice(listen.lastIndexOf(':') + 1)) };
+  const target = targetOf(listen);
   return new Promise((resolve, reject) => {
     const req = request({ ...target, method, path, timeout: 30_000, headers: payload ? { 'content-type': 'application/octet-stream' } : {} }, (res) => {
       const chunks: Buffer[] = [];
@@ -54,4 +60,20 @@ export function daemonSubmit(listen: string) {
 /** Whether a daemon answers on the config's API address. */
 export async function daemonRunning(listen: string): Promise<boolean> {
   return (await callApi(listen, 'GET', '/status')) !== undefined;
+}
+
+/** The daemon's answer to a query, when the daemon holds the store (no fallback). */
+export async function daemonQuery(listen: string, params: QueryParams): Promise<QueryAnswer> {
+  const reply = await callApi(listen, 'GET', `/query?${new URLSearchParams({ ...params })}`);
+  if (reply?.status !== 200) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: query failed (${reply ? reply.body : 'it stopped answering'})`);
+  return JSON.parse(reply.body) as QueryAnswer;
+}
+
+/** Calls `onLine` with each line of a streamed GET answer (JSON lines), one at a time. */
+export async function streamApi(listen: string, path: string, onLine: (line: string) => Promise<void>): Promise<void> {
+  const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    request({ ...targetOf(listen), method: 'GET', path }, resolve).on('error', reject).end();
+  });
+  if (response.statusCode !== 200) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: GET ${path} answered ${response.statusCode}`);
+  for await (const line of createInterface({ input: response, crlfDelay: Infinity })) if (line !== '') await onLine(line);
 }

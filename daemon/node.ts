@@ -85,6 +85,7 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
     query: (params) => answerQuery(store, policy, params),
     verify: (entries) => answerVerify(store, policy, entries),
     submit,
+    envelopes: () => storedEnvelopes(store),
     metrics,
   });
   log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
@@ -123,4 +124,19 @@ function reportVerdicts(store: AttestationStore, context: NodeContext, added: re
     }
     if (quiet) log('store.bulk_added', { envelopes: added.length, trusted: verdicts.filter((v) => v.status === 'trusted').length });
   }, (error: Error) => log('store.error', { error: error.message }));
+}
+
+/** Every stored envelope with its hash, read in batches. */
+async function* storedEnvelopes(store: AttestationStore): AsyncGenerator<{ hash: string; bytes: Uint8Array }> {
+  let batch: string[] = [];
+  const flush = async function* () {
+    const bytes = await store.getMany(batch);
+    for (const [i, hash] of batch.entries()) if (bytes[i]) yield { hash, bytes: bytes[i] };
+    batch = [];
+  };
+  for await (const hash of store.hashes()) {
+    batch.push(hash);
+    if (batch.length === 256) yield* flush();
+  }
+  yield* flush();
 }

@@ -11,9 +11,8 @@ import { createAttestor } from '../builder/attestor.ts';
 import { machineFacts } from '../builder/machine.ts';
 import { checkedEngine, planRun } from '../builder/prepare.ts';
 import { runPlan, type RunResult } from '../builder/scheduler.ts';
-import { callApi, daemonRunning, daemonSubmit } from '../client.ts';
+import { daemonQuery, daemonRunning, daemonSubmit } from '../client.ts';
 import { loadContext, withStore } from '../context.ts';
-import { DaemonError } from '../errors.ts';
 import { short, table } from '../format.ts';
 import type { Submit } from '../ingest.ts';
 import { storeSubmit } from '../ingest.ts';
@@ -72,13 +71,6 @@ function report(env: CommandEnv, result: RunResult, json: boolean): void {
   const statuses = new Set(rows.map((r) => r.status));
   if (statuses.has('failed') || statuses.has('blocked')) env.setExit(EXIT.error);
   else if (statuses.has('waiting')) env.setExit(EXIT.pending);
-}
-
-/** The daemon's answer to a query; the daemon holds the store, so there is no other way in. */
-async function daemonQuery(listen: string, params: QueryParams): Promise<QueryAnswer> {
-  const reply = await callApi(listen, 'GET', `/query?${new URLSearchParams({ ...params })}`);
-  if (reply?.status !== 200) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: query failed (${reply ? reply.body : 'it stopped answering'})`);
-  return JSON.parse(reply.body) as QueryAnswer;
 }
 
 /** Progress for people: one line per event on stderr; build output lines only when verbose. */

@@ -1,11 +1,19 @@
-/** `stagex-node export`: stored envelopes as files, and StageX digests files of what is trusted. */
+/**
+ * `stagex-node export`: stored envelopes as files, and StageX digests files of what is trusted.
+ * With a daemon running, through its local API (it holds the store); else from the store.
+ */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
+import { daemonQuery, daemonRunning, streamApi } from '../client.ts';
+import { DaemonError } from '../errors.ts';
 import { trustedDigests, verdictsFor } from '../../store/queries.ts';
+import type { Verdict } from '../../protocol/threshold.ts';
 import { configPath } from './args.ts';
+
+const HASH = /^[0-9a-f]{64}$/;
 
 export function registerExport(program: Command, env: CommandEnv): void {
   program
@@ -15,25 +23,40 @@ export function registerExport(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { json?: boolean }, command: Command) => {
       const context = await loadContext(configPath(command));
-      const summary = await withStore(context, async (store) => {
-        await mkdir(join(dir, 'envelopes'), { recursive: true });
-        let envelopes = 0;
-        for await (const hash of store.hashes()) {
-          const bytes = await store.get(hash);
-          if (!bytes) continue;
-          await writeFile(join(dir, 'envelopes', `${hash}.json`), bytes);
-          envelopes += 1;
-        }
-        const trusted = trustedDigests((await verdictsFor(store, context.policy)).verdicts);
-        const byStage = new Map<string, string[]>();
-        for (const [image, digest] of [...trusted].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          const stage = image.slice(0, image.indexOf('-'));
-          byStage.set(stage, [...(byStage.get(stage) ?? []), `${digest} ${image}`]);
-        }
-        await mkdir(join(dir, 'digests'), { recursive: true });
-        for (const [stage, lines] of byStage) await writeFile(join(dir, 'digests', `${stage}.txt`), lines.join('\n') + '\n');
-        return { envelopes, trusted: trusted.size };
-      });
+      const { listen } = context.config.api;
+      await mkdir(join(dir, 'envelopes'), { recursive: true });
+      let envelopes = 0;
+      const write = async (hash: string, bytes: Uint8Array) => {
+        await writeFile(join(dir, 'envelopes', `${hash}.json`), bytes);
+        envelopes += 1;
+      };
+      let verdicts: Verdict[];
+      if (await daemonRunning(listen)) {
+        await streamApi(listen, '/envelopes', async (line) => {
+          const { hash, envelope } = JSON.parse(line) as { hash?: unknown; envelope?: unknown };
+          if (typeof hash !== 'string' || !HASH.test(hash) || typeof envelope !== 'string') throw new DaemonError('NOT_FOUND', `daemon on ${listen}: expected {"hash","envelope"} lines from GET /envelopes, got ${line.slice(0, 80)}`);
+          await write(hash, Buffer.from(envelope, 'base64'));
+        });
+        const answer = await daemonQuery(listen, {});
+        verdicts = answer.kind === 'verdicts' ? answer.verdicts : [];
+      } else {
+        verdicts = await withStore(context, async (store) => {
+          for await (const hash of store.hashes()) {
+            const bytes = await store.get(hash);
+            if (bytes) await write(hash, bytes);
+          }
+          return (await verdictsFor(store, context.policy)).verdicts;
+        });
+      }
+      const trusted = trustedDigests(verdicts);
+      const byStage = new Map<string, string[]>();
+      for (const [image, digest] of [...trusted].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const stage = image.slice(0, image.indexOf('-'));
+        byStage.set(stage, [...(byStage.get(stage) ?? []), `${digest} ${image}`]);
+      }
+      await mkdir(join(dir, 'digests'), { recursive: true });
+      for (const [stage, lines] of byStage) await writeFile(join(dir, 'digests', `${stage}.txt`), lines.join('\n') + '\n');
+      const summary = { envelopes, trusted: trusted.size };
       env.io.out(options.json ? JSON.stringify(summary) : `exported ${summary.envelopes} envelopes and ${summary.trusted} trusted digests to ${dir}`);
     });
 }

@@ -6,6 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connectEngine } from '../../daemon/builder/engine.ts';
 import { cli, makeCluster, startMember, stopMember, until, type Member } from '../../scripts/local-network.ts';
 import type { Mirror } from '../../scripts/mirror.ts';
@@ -52,6 +54,20 @@ describe('the builder in running daemons', { skip }, () => {
       assert.ok(quorum >= 0 && quorum < filesystem, `${member.name} started core-filesystem before the quorum on bootstrap-stage0`);
       assert.deepEqual(events(member, 'builder.run').at(-1), { ...events(member, 'builder.run').at(-1), waiting: 0, failed: 0 });
     }
+  });
+
+  it('export goes through the running daemon: every envelope it holds, and the trusted digests', async () => {
+    const gina = members[0]!;
+    const out = tempDir('stagex-export');
+    const result = await cli('-c', gina.config, 'export', out, '--json');
+    assert.equal(result.code, 0, result.err);
+    const summary = JSON.parse(result.out) as { envelopes: number; trusted: number };
+    const status = JSON.parse((await cli('-c', gina.config, 'status', '--json')).out) as { store: { envelopes: number } };
+    assert.equal(summary.envelopes, status.store.envelopes);
+    assert.equal((await readdir(join(out, 'envelopes'))).length, summary.envelopes);
+    const digests = await readFile(join(out, 'digests', 'bootstrap.txt'), 'utf8');
+    assert.match(digests, /^[0-9a-f]{64} bootstrap-stage0\n$/);
+    assert.equal((await cli('-c', gina.config, 'verify', join(out, 'digests'))).code, 0);
   });
 
   it('a CLI build next to a running daemon attests through it, and its peer gets the attestation', async () => {
