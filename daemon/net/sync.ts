@@ -2,7 +2,8 @@
  * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/1.0.0`.
  * The initiator asks for the peer's bucket summary, then for the envelope id lists of the
  * buckets that differ, then for the envelopes it lacks, in batched length-prefixed frames
- * (protocol/sync.ts). One request per stream, every stream with a timeout. Received envelopes
+ * (protocol/sync.ts). One request per stream; a stream that makes no progress for a while is
+ * aborted, and a round that fails is retried soon rather than at the next interval. Received envelopes
  * go through the validation pipeline and the store like gossip; a peer that sends a malformed
  * frame, an envelope it was not asked for, or an invalid envelope is disconnected.
  */
@@ -29,8 +30,10 @@ export interface SyncInit {
   verify?: BatchVerifier;
   /** Time between sync rounds with every connected peer. Default 15 s. */
   intervalMs?: number;
-  /** Limit for one request and its whole response. Default 60 s. */
+  /** Longest wait without progress (a frame written or read) on one stream. Default 15 s. */
   timeoutMs?: number;
+  /** Wait before retrying a round that failed (not for misbehaviour). Default 2 s. */
+  retryMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -49,6 +52,34 @@ const POOL_MIN = 1000;
 /** Thrown when a peer breaks the protocol; the connection is then closed. */
 class Misbehaviour extends Error {}
 
+/** An abort signal that fires after `ms` without progress; `touch()` starts the wait again. */
+class Idle {
+  readonly #controller = new AbortController();
+  readonly #ms: number;
+  #timer: NodeJS.Timeout;
+  constructor(ms: number) {
+    this.#ms = ms;
+    this.#timer = this.#arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  touch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = this.#arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #arm(): NodeJS.Timeout {
+    return setTimeout(() => this.#controller.abort(new Error(`no progress for ${this.#ms} ms`)), this.#ms);
+  }
+}
+
 export class Sync {
   readonly protocol: string;
   readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
@@ -56,6 +87,7 @@ export class Sync {
   readonly #running = new Map<string, Promise<void>>();
   #node?: Peer;
   #timer?: NodeJS.Timeout;
+  #stopped = false;
 
   constructor(init: SyncInit) {
     this.#init = init;
@@ -78,6 +110,7 @@ export class Sync {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     await Promise.allSettled(this.#running.values());
     await this.#node?.unhandle(this.protocol);
@@ -91,6 +124,9 @@ export class Sync {
     const round = this.#round(peer).catch((error: Error) => {
       if (error instanceof Misbehaviour) return this.#drop(peer, error.message);
       this.#log('sync.failed', { peer: key, error: error.message });
+      setTimeout(() => {
+        if (!this.#stopped && this.#node?.getPeers().some((p) => p.equals(peer))) void this.syncWith(peer);
+      }, this.#init.retryMs ?? 2000).unref();
     }).finally(() => this.#running.delete(key));
     this.#running.set(key, round);
     return round;
@@ -147,14 +183,19 @@ export class Sync {
 
   /** Sends one request on a new stream; reads one frame, or frames until an end frame. */
   async #request(peer: PeerId, request: Frame, expect: FrameType, untilEnd: boolean): Promise<Frame[]> {
-    const signal = AbortSignal.timeout(this.#init.timeoutMs ?? 60_000);
-    const stream = await this.#node!.dialProtocol(peer, this.protocol, { signal });
+    const idle = this.#idle();
+    const { signal } = idle;
+    const stream = await this.#node!.dialProtocol(peer, this.protocol, { signal }).catch((error: Error) => {
+      idle.clear();
+      throw error;
+    });
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     try {
-      await this.#write(lp, request, signal);
+      await this.#write(lp, request, idle);
       const frames: Frame[] = [];
       for (;;) {
         const frame = this.#decode((await lp.read({ signal })).subarray());
+        idle.touch();
         if (frame.type === FrameType.end && untilEnd) break;
         if (frame.type !== expect) throw new Misbehaviour(`expected frame type ${expect}, got ${frame.type}`);
         frames.push(frame);
@@ -165,24 +206,28 @@ export class Sync {
     } catch (error) {
       stream.abort(error as Error);
       throw error;
+    } finally {
+      idle.clear();
     }
   }
 
   /** Answers one request; a peer that sends garbage is disconnected. */
   async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.#init.timeoutMs ?? 60_000);
+    const idle = this.#idle();
+    const { signal } = idle;
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     try {
       const request = this.#decode((await lp.read({ signal })).subarray());
+      idle.touch();
       switch (request.type) {
         case FrameType.summaryRequest:
-          await this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, signal);
+          await this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, idle);
           break;
         case FrameType.hashesRequest:
-          await this.#sendHashes(lp, request.buckets, signal);
+          await this.#sendHashes(lp, request.buckets, idle);
           break;
         case FrameType.envelopesRequest:
-          await this.#sendEnvelopes(lp, request.ids.map(idHex), signal);
+          await this.#sendEnvelopes(lp, request.ids.map(idHex), idle);
           break;
         default:
           throw new Misbehaviour(`expected a request frame, got type ${request.type}`);
@@ -192,45 +237,52 @@ export class Sync {
       stream.abort(error as Error);
       if (error instanceof Misbehaviour) await this.#drop(connection.remotePeer, error.message);
       else this.#log('sync.serve_failed', { peer: connection.remotePeer.toString(), error: (error as Error).message });
+    } finally {
+      idle.clear();
     }
   }
 
-  async #sendHashes(lp: ReturnType<typeof lpStream>, buckets: number[], signal: AbortSignal): Promise<void> {
+  #idle(): Idle {
+    return new Idle(this.#init.timeoutMs ?? 15_000);
+  }
+
+  async #sendHashes(lp: ReturnType<typeof lpStream>, buckets: number[], idle: Idle): Promise<void> {
     const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / ID_BYTES);
     let batch: Uint8Array[] = [];
     for (const id of this.#init.index.inBuckets(buckets)) {
       batch.push(id);
       if (batch.length === perFrame) {
-        await this.#write(lp, { type: FrameType.hashes, ids: batch }, signal);
+        await this.#write(lp, { type: FrameType.hashes, ids: batch }, idle);
         batch = [];
       }
     }
-    if (batch.length > 0) await this.#write(lp, { type: FrameType.hashes, ids: batch }, signal);
-    await this.#write(lp, { type: FrameType.end }, signal);
+    if (batch.length > 0) await this.#write(lp, { type: FrameType.hashes, ids: batch }, idle);
+    await this.#write(lp, { type: FrameType.end }, idle);
   }
 
-  async #sendEnvelopes(lp: ReturnType<typeof lpStream>, ids: string[], signal: AbortSignal): Promise<void> {
+  async #sendEnvelopes(lp: ReturnType<typeof lpStream>, ids: string[], idle: Idle): Promise<void> {
     const hashes = ids.map((id) => this.#init.index.lookup(id)).filter((h): h is string => h !== undefined);
     const found = (await this.#init.store.getMany(hashes)).filter((e): e is Uint8Array => e !== undefined);
     let batch: Uint8Array[] = [];
     let size = 1;
     for (const envelope of found) {
       if (size + 4 + envelope.length > MAX_FRAME_BYTES) {
-        await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, signal);
+        await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
         batch = [];
         size = 1;
       }
       batch.push(envelope);
       size += 4 + envelope.length;
     }
-    if (batch.length > 0) await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, signal);
-    await this.#write(lp, { type: FrameType.end }, signal);
+    if (batch.length > 0) await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
+    await this.#write(lp, { type: FrameType.end }, idle);
   }
 
-  async #write(lp: ReturnType<typeof lpStream>, frame: Frame, signal: AbortSignal): Promise<void> {
+  async #write(lp: ReturnType<typeof lpStream>, frame: Frame, idle: Idle): Promise<void> {
     const bytes = encodeFrame(frame);
     this.counters.bytesOut += bytes.length;
-    await lp.write(bytes, { signal });
+    await lp.write(bytes, { signal: idle.signal });
+    idle.touch();
   }
 
   #decode(bytes: Uint8Array): Frame {

@@ -80,3 +80,29 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
     assert.equal(late.sync.counters.envelopesReceived, 301);
   });
 });
+
+describe('sync with a peer that stops answering', () => {
+  it('aborts a stream that makes no progress, and retries the round soon', async () => {
+    const silent = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] });
+    await silent.node.handle('/stagex/test/sync/1.0.0', () => undefined);
+    const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
+    const index = await HashIndex.load(store);
+    const events: { event: string; fields: Record<string, unknown> }[] = [];
+    const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [silent.node.getMultiaddrs()[0]!.toString()] });
+    const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, timeoutMs: 300, retryMs: 100, log: (event, fields) => events.push({ event, fields }) });
+    try {
+      await sync.start(peer.node);
+      await until(() => peer.node.getPeers().length === 1);
+      const started = Date.now();
+      void sync.syncWith(silent.node.peerId);
+      await until(() => events.filter((e) => e.event === 'sync.failed').length >= 2, 5000);
+      assert.ok(Date.now() - started < 5000);
+      assert.match(String(events.find((e) => e.event === 'sync.failed')!.fields.error), /no progress for 300 ms/);
+    } finally {
+      await sync.stop();
+      await peer.stop();
+      await silent.stop();
+      await store.close();
+    }
+  });
+});
