@@ -3,7 +3,8 @@
  *
  * Memory stays flat whatever the image size: the archive is spooled to disk, layers are indexed
  * by their headers (metadata and data offsets only, about 1 KB per entry), and the canonical layer
- * is written in sorted order by copying each file's data from its offset, hashing as it goes.
+ * is written in sorted order by copying each file's data from its offset, hashed as it goes and
+ * the spool given back behind it.
  */
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -98,10 +99,10 @@ async function writeCanonicalLayer(layers: readonly LayerRange[], dir: string): 
   for (const [i, range] of layers.entries()) {
     const where = `layer ${i + 1} of ${layers.length}`;
     const entries: LayerEntry<ContentRef>[] = [];
-    for await (const entry of readTar(range.fd, range.start, range.end, where)) entries.push(entry);
+    for await (const entry of readTar(range.source, range.start, range.end, where)) entries.push(entry);
     squash.applyLayer(entries, where);
   }
-  return writeLayer(squash.entries(), join(dir, LAYER_FILE));
+  return writeLayer([...squash.entries()], join(dir, LAYER_FILE));
 }
 
 /** An empty directory may be replaced (rename takes it); anything else is not ours to overwrite. */

@@ -2,22 +2,22 @@
  * Image archives as engines export them (DESIGN section 3): Docker's `GET /images/{name}/get` and
  * `docker save` (`manifest.json` with `<id>/layer.tar`, or `blobs/sha256/..` since Docker 25),
  * Podman's docker-archive (`manifest.json`) and oci-archive (`index.json`). The stream is spooled
- * to one file and indexed by offsets, never held in memory; compressed layers are decompressed to
- * files of their own.
+ * to disk (spool.ts) and indexed by offsets, never held in memory; compressed layers are
+ * decompressed to spools of their own.
  */
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import type { Readable, Transform } from 'node:stream';
+import { posix } from 'node:path';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { blobPath, MEDIA_TYPES } from '../../protocol/oci.ts';
 import { type LayerEntry, splitPath } from '../../protocol/squash.ts';
 import { BuilderError } from './errors.ts';
-import { type ContentRef, readFully, readTar } from './tar-reader.ts';
+import { Spool, spoolStream } from './spool.ts';
+import { type ByteSource, type ContentRef, FileSource, readTar } from './tar-reader.ts';
 
-/** An uncompressed layer tar: bytes `[start, end)` of an open file. */
+/** An uncompressed layer tar: bytes `[start, end)` of a source. */
 export interface LayerRange {
-  fd: number;
+  source: ByteSource;
   start: number;
   end: number;
 }
@@ -33,6 +33,8 @@ export interface SpooledImage {
 const MAX_JSON = 16 * 1024 * 1024;
 /** Symlinks followed inside the archive (`docker save` links repeated `layer.tar`s). */
 const MAX_LINKS = 40;
+/** Bytes of a compressed layer read at a time. */
+const CHUNK = 64 * 1024;
 const INDEX_TYPES = new Set([MEDIA_TYPES.index, 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 type Files = Map<string, LayerEntry<ContentRef>>;
@@ -42,17 +44,13 @@ type Files = Map<string, LayerEntry<ContentRef>>;
  * archive already in a file (a path) is read in place; only compressed layers are written to `dir`.
  */
 export async function spoolImageArchive(archive: Readable | string, dir: string): Promise<SpooledImage> {
-  let archivePath = archive;
-  if (typeof archivePath !== 'string') {
-    archivePath = join(dir, 'archive.tar');
-    await pipeline(archive, createWriteStream(archivePath, { flags: 'wx' }));
-  }
-  const fds = [openSync(archivePath, 'r')];
-  const close = (): void => fds.splice(0).forEach((fd) => closeSync(fd));
+  const opened: (FileSource | Spool)[] = [];
+  const close = (): void => opened.splice(0).forEach((file) => file.close());
   try {
-    const fd = fds[0]!;
+    const source = typeof archive === 'string' ? new FileSource(archive) : await spoolStream(archive, dir, 'archive');
+    opened.push(source);
     const files: Files = new Map();
-    for await (const entry of readTar(fd, 0, fstatSync(fd).size, 'image archive')) {
+    for await (const entry of readTar(source, 0, source.size, 'image archive')) {
       files.set(splitPath(entry.path, 'image archive').join('/'), entry);
     }
     const image = files.has('manifest.json') ? dockerImage(files) : files.has('index.json') ? ociImage(files) : undefined;
@@ -60,9 +58,10 @@ export async function spoolImageArchive(archive: Readable | string, dir: string)
     const config = readJson(files, image.config);
     const layers: LayerRange[] = [];
     for (const [i, path] of image.layers.entries()) {
-      const layer = await decompressed(archivePath, locate(files, path), join(dir, `layer-${i}.tar`), `layer ${i + 1} (${path})`);
-      if (layer.fd !== fd) fds.push(layer.fd);
-      layers.push(layer);
+      const range = locate(files, path);
+      const inflated = await decompressed(range, dir, `layer-${i}`, `layer ${i + 1} (${path})`);
+      if (inflated !== undefined) opened.push(inflated);
+      layers.push(inflated === undefined ? range : { source: inflated, start: 0, end: inflated.size });
     }
     return { config, layers, close };
   } catch (error) {
@@ -116,7 +115,7 @@ function locate(files: Files, path: string): LayerRange {
   for (let hops = 0; hops <= MAX_LINKS; hops++) {
     const entry = files.get(key);
     if (entry === undefined) throw new BuilderError('BAD_ARCHIVE', `image archive: expected a file at ${JSON.stringify(path)}, got nothing at ${JSON.stringify(key)}`);
-    if (entry.type === 'file') return { fd: entry.source.fd, start: entry.source.offset, end: entry.source.offset + entry.size };
+    if (entry.type === 'file') return { source: entry.source.source, start: entry.source.offset, end: entry.source.offset + entry.size };
     if (entry.type !== 'symlink' && entry.type !== 'hardlink') throw new BuilderError('BAD_ARCHIVE', `image archive: expected a file at ${JSON.stringify(key)}, got a ${entry.type}`);
     const target = entry.type === 'symlink' ? posix.join(posix.dirname(key), entry.linkname) : entry.linkname;
     key = splitPath(posix.normalize(target), 'image archive').join('/');
@@ -125,10 +124,10 @@ function locate(files: Files, path: string): LayerRange {
 }
 
 function readJson(files: Files, path: string): unknown {
-  const { fd, start, end } = locate(files, path);
+  const { source, start, end } = locate(files, path);
   if (end - start > MAX_JSON) throw new BuilderError('BAD_ARCHIVE', `image archive: ${path} expected at most ${MAX_JSON} bytes of JSON, got ${end - start}`);
   const buffer = Buffer.allocUnsafe(end - start);
-  readFully(fd, buffer, end - start, start);
+  source.read(buffer, end - start, start);
   try {
     return JSON.parse(buffer.toString('utf8'));
   } catch (error) {
@@ -136,23 +135,38 @@ function readJson(files: Files, path: string): unknown {
   }
 }
 
-/** The layer as an uncompressed tar: the range itself, or a file it was decompressed to (by magic number). */
-async function decompressed(archivePath: string, range: LayerRange, target: string, where: string): Promise<LayerRange> {
+/**
+ * A compressed layer (by magic number) decompressed to a spool `name` in `dir`; undefined for a
+ * plain tar, which is read where it is.
+ */
+async function decompressed(range: LayerRange, dir: string, name: string, where: string): Promise<Spool | undefined> {
   const magic = Buffer.alloc(6);
-  readSync(range.fd, magic, 0, Math.min(magic.length, range.end - range.start), range.start);
+  range.source.read(magic, Math.min(magic.length, range.end - range.start), range.start);
   let decompressor: Transform;
   if (magic[0] === 0x1f && magic[1] === 0x8b) decompressor = createGunzip();
   else if (magic.readUInt32LE(0) === 0xfd2fb528) decompressor = createZstdDecompress();
   else if (magic.toString('latin1', 0, 3) === 'BZh' || magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
     throw new BuilderError('UNSUPPORTED_COMPRESSION', `${where}: expected a plain, gzip or zstd tar, got bzip2 or xz data`);
-  } else return range;
+  } else return undefined;
+  const spool = new Spool(dir, name);
   try {
-    await pipeline(createReadStream(archivePath, { start: range.start, end: range.end - 1 }), decompressor, createWriteStream(target, { flags: 'wx' }));
+    await pipeline(Readable.from(chunksOf(range)), decompressor, async (inflated: AsyncIterable<Buffer>) => {
+      for await (const chunk of inflated) spool.append(chunk);
+    });
   } catch (error) {
+    spool.close();
     throw new BuilderError('BAD_ARCHIVE', `${where}: expected valid compressed data, got ${(error as Error).message}`, { cause: error });
   }
-  const fd = openSync(target, 'r');
-  return { fd, start: 0, end: fstatSync(fd).size };
+  return spool;
+}
+
+/** The bytes of `range`, CHUNK at a time. */
+function* chunksOf({ source, start, end }: LayerRange): Generator<Buffer> {
+  for (let at = start; at < end; at += CHUNK) {
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, end - at));
+    source.read(chunk, chunk.length, at);
+    yield chunk;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,17 +1,32 @@
 /**
- * Reads the entries of a tar held in a byte range of a file, by positional reads. Only headers are
- * read; data is skipped and its offset recorded, so indexing a layer costs its headers, not its
- * content, and the canonical layer later copies each file straight from that offset.
+ * Reads the entries of a tar held in a byte range of a file or spool, by positional reads. Only
+ * headers are read; data is skipped and its offset recorded, so indexing a layer costs its headers,
+ * not its content, and the canonical layer later copies each file straight from that offset.
  */
-import { readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { LayerEntry } from '../../protocol/squash.ts';
 import { BLOCK_SIZE, decodeHeader, decodePaxRecords, hasData, paddedSize } from '../../protocol/tar.ts';
 
-/** Where a file's data lies: an open file and a byte offset in it. */
+/**
+ * Bytes read by position: a file (FileSource) or a spool (spool.ts). A spool is told which
+ * ranges will be read again (`retain`) and when each was (`release`), so it can give back the rest.
+ */
+export interface ByteSource {
+  /** Fills `buffer[at, at + length)` from `position`; BAD_TAR if the source ends first. */
+  read(buffer: Buffer, length: number, position: number, at?: number): void;
+  /** `[position, position + length)` will be read once more, before `release` of the same range. */
+  retain?(position: number, length: number): void;
+  /** Gives back what no retained range needs. */
+  trim?(): void;
+  /** A retained range has been read. */
+  release?(position: number, length: number): void;
+}
+
+/** Where a file's data lies: a source and a byte offset in it. */
 export interface ContentRef {
-  fd: number;
+  source: ByteSource;
   offset: number;
 }
 
@@ -23,12 +38,12 @@ const MAX_METADATA = 8 * 1024 * 1024;
 const ENTRIES_PER_TURN = 512;
 
 /**
- * The entries of the tar in `[start, end)` of `fd`, in archive order, with pax records, GNU long
+ * The entries of the tar in `[start, end)` of `source`, in archive order, with pax records, GNU long
  * names and global pax headers applied. Ends at the first zero block or at `end`. `where` names the
  * archive in errors (BAD_TAR, with the byte offset).
  */
-export async function* readTar(fd: number, start: number, end: number, where: string): AsyncGenerator<LayerEntry<ContentRef>> {
-  const window = new Window(fd, end);
+export async function* readTar(source: ByteSource, start: number, end: number, where: string): AsyncGenerator<LayerEntry<ContentRef>> {
+  const window = new Window(source, end);
   const global = new Map<string, string>();
   let local = new Map<string, string>();
   let longName: string | undefined;
@@ -61,7 +76,7 @@ export async function* readTar(fd: number, start: number, end: number, where: st
       gid: paxNumber(record('gid'), 'gid', here) ?? header.gid,
       size: paxNumber(record('size'), 'size', here) ?? header.size,
       linkname: record('linkpath') ?? longLink ?? header.linkname,
-      source: { fd, offset: position },
+      source: { source, offset: position },
     };
     const capability = record('SCHILY.xattr.security.capability');
     if (capability !== undefined) entry.capability = capability;
@@ -79,16 +94,16 @@ export async function* readTar(fd: number, start: number, end: number, where: st
   }
 }
 
-/** A cached window over the file, refilled by positional reads. */
+/** A cached window over the source, refilled by positional reads. */
 class Window {
-  readonly #fd: number;
+  readonly #source: ByteSource;
   readonly #end: number;
   readonly #buffer = Buffer.allocUnsafe(WINDOW);
   #from = 0;
   #to = 0;
 
-  constructor(fd: number, end: number) {
-    this.#fd = fd;
+  constructor(source: ByteSource, end: number) {
+    this.#source = source;
     this.#end = end;
   }
 
@@ -99,12 +114,12 @@ class Window {
     }
     if (length > WINDOW) {
       const buffer = Buffer.allocUnsafe(length);
-      readFully(this.#fd, buffer, length, offset);
+      this.#source.read(buffer, length, offset);
       return buffer;
     }
     if (offset < this.#from || offset + length > this.#to) {
       const wanted = Math.min(WINDOW, this.#end - offset);
-      readFully(this.#fd, this.#buffer, wanted, offset);
+      this.#source.read(this.#buffer, wanted, offset);
       this.#from = offset;
       this.#to = offset + wanted;
     }
@@ -112,7 +127,26 @@ class Window {
   }
 }
 
-/** Fills `buffer[0, length)` from `position`; a short file is a truncated archive. */
+/** A file opened for reading, as a source; nothing to give back. */
+export class FileSource implements ByteSource {
+  readonly #fd: number;
+  readonly size: number;
+
+  constructor(path: string) {
+    this.#fd = openSync(path, 'r');
+    this.size = fstatSync(this.#fd).size;
+  }
+
+  read(buffer: Buffer, length: number, position: number, at = 0): void {
+    readFully(this.#fd, buffer, length, position, at);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+/** Fills `buffer[at, at + length)` from `position`; a short file is a truncated archive. */
 export function readFully(fd: number, buffer: Buffer, length: number, position: number, at = 0): void {
   for (let done = 0; done < length;) {
     const read = readSync(fd, buffer, at + done, length - done, position + done);
