@@ -13,6 +13,7 @@ import { inputDigests } from '../../protocol/tree/input-digest.ts';
 import { short, table } from '../format.ts';
 import { configPath } from './args.ts';
 import { loadContext } from '../context.ts';
+import { DaemonError } from '../errors.ts';
 import { ask } from '../client.ts';
 import { answerQuery } from '../answers.ts';
 import { planRun } from '../builder/prepare.ts';
@@ -34,7 +35,11 @@ export interface PlannedImage {
 
 /** What the config's reproducer does with each image: its assignment and what its store says. */
 async function assignmentOf(configFile: string, treeDir: string) {
-  const context = await loadContext(configFile).catch(() => undefined);
+  // No config: the plan of the tree alone. A config that is there but bad is an error like anywhere else.
+  const context = await loadContext(configFile).catch((error: unknown) => {
+    if (error instanceof DaemonError && error.code === 'CONFIG_NOT_FOUND') return undefined;
+    throw error;
+  });
   if (!context) return undefined;
   const { plan } = await planRun(context, [], treeDir);
   const answer = await ask(context, 'GET', '/query', undefined, (store) => answerQuery(store, context.policy, {}));

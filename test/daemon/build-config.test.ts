@@ -87,6 +87,16 @@ describe('stagex-node plan with a config', () => {
   });
 });
 
+describe('stagex-node plan with a bad config', () => {
+  it('reports the config error instead of planning without it', async () => {
+    const config = await withBuilder({ assign: 7 });
+    const result = await cli('-c', config, 'plan', '--tree', ROOT);
+    assert.equal(result.code, 3);
+    assert.match(result.err, /builder\.assign: .*got 7/);
+    assert.equal(result.out, '');
+  });
+});
+
 describe('readRecord', () => {
   const digest = 'a'.repeat(64);
   it('is undefined when no build finished, and BAD_OUTPUT for a record that does not parse or names another input', async () => {
