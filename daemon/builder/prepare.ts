@@ -71,14 +71,19 @@ export async function planRun(context: NodeContext, requested: readonly string[]
   for (const image of requested) {
     if (!tree.images.has(image)) throw new DaemonError('USAGE', `image ${JSON.stringify(image)}: expected an image of the tree ${treeDir}, got none of that name`);
   }
+  const { digests, plan } = planOf(context, tree, requested);
+  const { pins, file } = await loadPins(context.config);
+  return { tree, digests, plan, pins, ...(file ? { pinsFile: file } : {}) };
+}
+
+/** The build plan of a tree already read: `requested` images, else the config's assignment. */
+export function planOf(context: NodeContext, tree: LoadedTree, requested: readonly string[] = []): { digests: InputDigests; plan: BuildPlan } {
   const digests = inputDigests(tree);
   const assignment = assignmentOf(context);
   const choose = requested.length > 0
     ? (id: StepId) => requested.includes(id.image)
     : (id: StepId) => isAssigned(assignment, id.image, id.inputDigest);
-  const plan = planBuilds(tree, digests, platformsOf(context.config), choose);
-  const { pins, file } = await loadPins(context.config);
-  return { tree, digests, plan, pins, ...(file ? { pinsFile: file } : {}) };
+  return { digests, plan: planBuilds(tree, digests, platformsOf(context.config), choose) };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
-import { loadTree } from '../tree.ts';
+import { loadTree, type LoadedTree } from '../tree.ts';
 import { loadConfig } from '../config.ts';
 import { buildOrder } from '../../protocol/tree/order.ts';
 import { inputDigests } from '../../protocol/tree/input-digest.ts';
@@ -16,7 +16,7 @@ import { loadContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { ask } from '../client.ts';
 import { answerQuery } from '../answers.ts';
-import { planRun } from '../builder/prepare.ts';
+import { planOf } from '../builder/prepare.ts';
 
 export interface PlannedImage {
   name: string;
@@ -34,14 +34,14 @@ export interface PlannedImage {
 }
 
 /** What the config's reproducer does with each image: its assignment and what its store says. */
-async function assignmentOf(configFile: string, treeDir: string) {
+async function assignmentOf(configFile: string, tree: LoadedTree) {
   // No config: the plan of the tree alone. A config that is there but bad is an error like anywhere else.
   const context = await loadContext(configFile).catch((error: unknown) => {
     if (error instanceof DaemonError && error.code === 'CONFIG_NOT_FOUND') return undefined;
     throw error;
   });
   if (!context) return undefined;
-  const { plan } = await planRun(context, [], treeDir);
+  const { plan } = planOf(context, tree);
   const answer = await ask(context, 'GET', '/query', undefined, (store) => answerQuery(store, context.policy, {}));
   const verdicts = answer.kind === 'verdicts' ? answer.verdicts : [];
   const key = (image: string, platform: string, inputDigest: string) => `${image} ${platform} ${inputDigest}`;
@@ -72,8 +72,7 @@ export function registerPlan(program: Command, env: CommandEnv): void {
       if (tree.errors.length) env.setExit(EXIT.error);
       const requested = images.length ? images : undefined;
       const digests = inputDigests(tree, requested);
-      const dir = await treeDir(options.tree, command);
-      const assignment = tree.errors.length ? undefined : await assignmentOf(configPath(command), dir);
+      const assignment = tree.errors.length ? undefined : await assignmentOf(configPath(command), tree);
       const plan: PlannedImage[] = buildOrder(tree, requested).map((name) => {
         const image = tree.images.get(name)!;
         const perPlatform = <T>(f: (platform: string, inputDigest: string) => T) => Object.fromEntries([...digests.get(name)!].map(([platform, d]) => [platform, f(platform, d)]));
