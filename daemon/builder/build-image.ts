@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BuildStep } from '../../protocol/build-plan.ts';
 import { sha256Hex } from '../../protocol/encoding.ts';
 import type { Package, Tree } from '../../protocol/tree/graph.ts';
-import { packageStageWarnings, parseContainerfile } from '../../protocol/tree/containerfile.ts';
+import { packageStageWarnings } from '../../protocol/tree/containerfile.ts';
 import type { BuildEvent } from './build-progress.ts';
 import { canonicalize } from './canonical.ts';
 import { contextStream, filesTar, type ContextFile } from './context-tar.ts';
@@ -66,8 +66,7 @@ export async function buildImage(build: ImageBuild): Promise<BuildRecord> {
   });
   const files = new Map<string, ContextFile>();
   for (const [file, sha256] of Object.entries(pkg.files)) files.set(file, await packageFile(pkg.dir, file, sha256));
-  const containerfile = parseContainerfile(Buffer.from(files.get('Containerfile') as Uint8Array).toString('utf8'));
-  for (const message of packageStageWarnings(containerfile, image.target)) build.onProgress?.({ kind: 'warning', step: image.target ?? '(last stage)', message });
+  for (const message of packageStageWarnings(pkg.stages, image.target)) build.onProgress?.({ kind: 'warning', step: image.target ?? '(last stage)', message });
   const fetched = new Map<string, ContextFile>();
   for (const source of pkg.sources) {
     const path = sources.get(source.id)!;

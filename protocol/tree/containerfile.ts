@@ -99,7 +99,7 @@ function skipHeredocs(instruction: string, lines: readonly string[], from: numbe
  * The engine-dependent instructions of the stage `target` names (the last stage when null): one
  * message each, for the builder to warn with.
  */
-export function packageStageWarnings(info: ContainerfileInfo, target: string | null): string[] {
+export function packageStageWarnings(info: Pick<ContainerfileInfo, 'stages' | 'engineDependent'>, target: string | null): string[] {
   const stage = target === null ? info.stages.length - 1 : info.stages.indexOf(target.toLowerCase());
   return info.engineDependent
     .filter((step) => step.stage === stage)

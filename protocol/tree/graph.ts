@@ -50,6 +50,8 @@ export interface Package {
   dependencies: string[];
   /** What its Containerfile names outside the tree and its own stages (see ContainerfileInfo): it cannot be built offline. */
   external: { ref: string; line: number }[];
+  /** Its Containerfile's stages and their RUN/ADD/WORKDIR lines, for packageStageWarnings. */
+  stages: Pick<ContainerfileInfo, 'stages' | 'engineDependent'>;
   files: Readonly<Record<string, string>>;
 }
 
@@ -213,6 +215,7 @@ function toPackage(one: Parsed, version: string | null, sources: Source[]): Pack
     images: one.images,
     dependencies: one.containerfile.dependencies,
     external: one.containerfile.external,
+    stages: { stages: one.containerfile.stages, engineDependent: one.containerfile.engineDependent },
     files: input.files,
   };
 }
