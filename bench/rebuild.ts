@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { inputTag } from '../daemon/builder/build-image.ts';
+import { inputTag } from '../daemon/builder/api-build.ts';
 import { createAttestor } from '../daemon/builder/attestor.ts';
 import type { Engine } from '../daemon/builder/engine.ts';
 import { machineFacts } from '../daemon/builder/machine.ts';
@@ -200,7 +200,7 @@ try {
     };
     const planStart = performance.now();
     const result = await runPlan({
-      ...prepared, engine: timedEngine, engineInfo, log: () => {}, attestor: timedAttestor,
+      ...prepared, engine: timedEngine, engineInfo, log: () => {}, attestor: timedAttestor, socketPath: ctx.config.builder.socket,
       cache: ctx.config.builder.cache, outputs: ctx.config.builder.outputs, noCache: ctx.config.builder.noCache,
     });
     const planMs = performance.now() - planStart;

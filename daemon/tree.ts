@@ -1,12 +1,12 @@
 /**
  * Reads a StageX tree from disk (DESIGN section 1): finds the package directories
  * `packages/<stage>/<name>/` (holding both `package.toml` and `Containerfile`), hashes every file
- * in them for the input digests (section 2), and hands them to the pure resolver. One bad package
+ * in them and notes which are executable, for the input digests (section 2), and hands them to the pure resolver. One bad package
  * never hides another's error: all are collected.
  */
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveTree, type PackageInput, type ResolvedTree, type UnreadablePackage } from '../protocol/tree/graph.ts';
 import { TreeError } from '../protocol/tree/errors.ts';
@@ -49,20 +49,25 @@ export async function loadTree(dir: string, options: LoadTreeOptions = {}): Prom
   const found = listed.filter((p) => PACKAGE_FILES.every((f) => p.files.includes(f)) || p.problem?.file === p.dir);
   const ignored = listed.filter((p) => !found.includes(p)).map((p) => `packages/${p.stage}/${p.name}`).sort();
   const hashes = await mapLimit(found.flatMap((p) => p.files.map((file) => ({ p, file }))), concurrency, async ({ p, file }) => {
-    const bytes = await readFile(join(p.dir, file)).catch((error: NodeJS.ErrnoException) => new TreeError('file', join(p.dir, file), `cannot read: ${error.code ?? error.message}`, { cause: error }));
+    const path = join(p.dir, file);
+    const unreadable = (error: NodeJS.ErrnoException) => new TreeError('file', path, `cannot read: ${error.code ?? error.message}`, { cause: error });
+    const bytes = await readFile(path).catch(unreadable);
     if (bytes instanceof TreeError) return bytes;
-    return { sha256: createHash('sha256').update(bytes).digest('hex'), text: (PACKAGE_FILES as readonly string[]).includes(file) ? bytes.toString('utf8') : undefined };
+    const mode = await stat(path).then((s) => s.mode, unreadable);
+    if (mode instanceof TreeError) return mode;
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), executable: (mode & 0o111) !== 0, text: (PACKAGE_FILES as readonly string[]).includes(file) ? bytes.toString('utf8') : undefined };
   });
   let at = 0;
   const inputs = found.map((p): PackageInput | UnreadablePackage => {
     const read = hashes.slice(at, (at += p.files.length));
     const problem = p.problem ?? read.find((r) => r instanceof TreeError);
     if (problem) return { stage: p.stage, name: p.name, error: problem };
-    const hashed = read as { sha256: string; text?: string }[];
+    const hashed = read as { sha256: string; executable: boolean; text?: string }[];
     const textOf = (name: string) => hashed[p.files.indexOf(name)]!.text!;
     // fromEntries defines own properties, so even a file named __proto__ is kept
     const files = Object.fromEntries(p.files.map((file, i) => [file, hashed[i]!.sha256]));
-    return { stage: p.stage, name: p.name, dir: p.dir, toml: textOf('package.toml'), containerfile: textOf('Containerfile'), files };
+    const executables = p.files.filter((_, i) => hashed[i]!.executable);
+    return { stage: p.stage, name: p.name, dir: p.dir, toml: textOf('package.toml'), containerfile: textOf('Containerfile'), files, executables };
   });
   return { ...resolveTree(inputs), ignored };
 }

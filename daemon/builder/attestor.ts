@@ -39,7 +39,8 @@ export function createAttestor(init: AttestorInit): Attestor {
         builderId: `stagex-node:${context.config.name}`,
         startedOn: record.startedOn,
         finishedOn: record.finishedOn,
-        machine: { ...init.machine, engineImageId: record.engine.imageId },
+        ...(record.engine.stagexDigest === undefined ? {} : { engineDigest: record.engine.stagexDigest }),
+        machine: { ...init.machine, ...(record.engine.imageId === undefined ? {} : { engineImageId: record.engine.imageId }) },
       });
       await init.submit(bytes, `attestation of ${record.image}`);
     },

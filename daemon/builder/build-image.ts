@@ -1,47 +1,32 @@
 /**
  * One build (DESIGN sections 1 and 3): the package directory and its verified sources as the
- * context (`fetch/<file>`, as StageX lays them out), the build args StageX passes, the engine
- * build tagged `stagex/<image>:latest` (so dependants' `FROM stagex/<image>` resolve with no
- * pull), then the export canonicalized into the outputs directory and the record written last.
+ * context (`fetch/<file>`, as StageX lays them out), the build args StageX passes, then the image
+ * canonicalized into the outputs directory and the record written last. Docker builds the way the
+ * release's own recipe does (recipe-build.ts) and records the StageX digest too; Podman builds
+ * through its Docker-compatible API (api-build.ts) and records the canonical digest only.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BuildStep } from '../../protocol/build-plan.ts';
-import { sha256Hex } from '../../protocol/encoding.ts';
-import type { Package, Tree } from '../../protocol/tree/graph.ts';
+import type { Recipe } from '../../protocol/recipe.ts';
+import type { Image, Package, Tree } from '../../protocol/tree/graph.ts';
 import { packageStageWarnings } from '../../protocol/tree/containerfile.ts';
+import { buildThroughApi } from './api-build.ts';
+import { FETCH } from './context-dir.ts';
 import type { BuildEvent } from './build-progress.ts';
-import { canonicalize } from './canonical.ts';
-import { contextStream, filesTar, type ContextFile } from './context-tar.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
-import { clearUnfinished, outputPaths, writeRecord, type BuildRecord } from './outputs.ts';
+import { clearUnfinished, writeRecord, type BuildRecord } from './outputs.ts';
+import { buildWithRecipe } from './recipe-build.ts';
 import { fetchSources, type SourceEvent } from './sources.ts';
-
-/**
- * StageX also passes a package's sources as a named build context `fetch` (`COPY --from=fetch`,
- * in bootstrap-stage1 to stage3 among others). The Engine API takes no named context without a
- * session, so the same files are given as a local image of that name, made just before the build.
- */
-export const FETCH_CONTEXT = 'fetch';
-
-/** The name an image has in the engine: what other Containerfiles name it by. */
-export function localTag(image: string): string {
-  return `stagex/${image}:latest`;
-}
-
-/** A second name for the image of one input digest, so a later run finds exactly that image. */
-export function inputTag(image: string, inputDigest: string): { repo: string; tag: string; name: string } {
-  const repo = `stagex/${image}`;
-  const tag = `in-${inputDigest}`;
-  return { repo, tag, name: `${repo}:${tag}` };
-}
 
 export interface ImageBuild {
   tree: Tree;
   step: BuildStep;
   engine: Engine;
   engineInfo: EngineInfo;
+  /** The release recipe Docker builds with (recipe-file.ts). */
+  recipe: Recipe;
+  /** The engine's socket, for the docker CLI. */
+  socketPath: string;
   /** The source cache (sources.ts). */
   cache: string;
   outputs: string;
@@ -53,47 +38,50 @@ export interface ImageBuild {
   onProgress?: (event: BuildEvent) => void;
 }
 
-/** Builds one step and returns its record; the layout is in outputPaths(outputs, inputDigest).layout. */
+/** What an engine path made: the canonical digest, and what the engine names the image by. */
+export interface EngineOutput {
+  /** The canonical output digest, hex. */
+  digest: string;
+  /** The engine's image id (Podman), when it keeps the image. */
+  imageId?: string;
+  /** The release recipe's per-platform manifest digest, hex (Docker). */
+  stagexDigest?: string;
+}
+
+/** What both engine paths are given: the package, its image, and its sources by file name -> path in the cache. */
+export interface PreparedBuild extends ImageBuild {
+  image: Image;
+  pkg: Package;
+  sources: ReadonlyMap<string, string>;
+}
+
+/** Builds one step and returns its record; the layouts are in outputPaths(outputs, inputDigest). */
 export async function buildImage(build: ImageBuild): Promise<BuildRecord> {
-  const { tree, step, engine } = build;
+  const { tree, step } = build;
   const image = tree.images.get(step.image)!;
   const pkg = tree.packages.get(image.package)!;
   const startedOn = new Date().toISOString();
-  await refusePulls(build, pkg);
-  const sources = await fetchSources(pkg.sources, build.cache, {
+  refuseExternal(pkg);
+  const fetched = await fetchSources(pkg.sources, build.cache, {
     ...(build.signal ? { signal: build.signal } : {}),
     ...(build.onSource ? { onEvent: build.onSource } : {}),
   });
-  const files = new Map<string, ContextFile>();
-  for (const [file, sha256] of Object.entries(pkg.files)) files.set(file, await packageFile(pkg.dir, file, sha256));
+  const sources = new Map(pkg.sources.map((source) => [source.file, fetched.get(source.id)!]));
   for (const message of packageStageWarnings(pkg.stages, image.target)) build.onProgress?.({ kind: 'warning', step: image.target ?? '(last stage)', message });
-  const fetched = new Map<string, ContextFile>();
-  for (const source of pkg.sources) {
-    const path = sources.get(source.id)!;
-    fetched.set(source.file, { path, size: (await stat(path)).size });
-  }
-  for (const [file, content] of fetched) files.set(`${FETCH_CONTEXT}/${file}`, content);
-  if (pkg.external.some((e) => e.ref === FETCH_CONTEXT)) await engine.importImage(filesTar(fetched), FETCH_CONTEXT, 'latest');
-  const tag = localTag(step.image);
-  const imageId = await engine.build({
-    contextTar: contextStream(files),
-    ...(image.target === null ? {} : { target: image.target }),
-    platform: step.platform,
-    buildArgs: pkg.buildArgs,
-    tag,
-    noCache: build.noCache,
-    ...(build.signal ? { signal: build.signal } : {}),
-  }, build.onProgress);
-  const pinned = inputTag(step.image, step.inputDigest);
-  await engine.tag(imageId, pinned.repo, pinned.tag);
   await clearUnfinished(build.outputs, step.inputDigest);
-  const canonical = await canonicalize(await engine.exportImage(tag), outputPaths(build.outputs, step.inputDigest).layout, { tag });
+  const prepared = { ...build, image, pkg, sources };
+  const output = build.engineInfo.name === 'docker' ? await buildWithRecipe(prepared) : await buildThroughApi(prepared);
   const record: BuildRecord = {
     image: step.image,
     platform: step.platform,
     inputDigest: step.inputDigest,
-    digest: canonical.digest.replace(/^sha256:/, ''),
-    engine: { name: build.engineInfo.name, version: build.engineInfo.version, imageId },
+    digest: output.digest,
+    engine: {
+      name: build.engineInfo.name,
+      version: build.engineInfo.version,
+      ...(output.imageId === undefined ? {} : { imageId: output.imageId }),
+      ...(output.stagexDigest === undefined ? {} : { stagexDigest: output.stagexDigest }),
+    },
     sources: pkg.sources.map((s) => ({ uri: s.mirrors[0]!, sha256: s.hash })),
     dependencies: step.needs.map((n) => ({ image: n.image, digest: build.dependencyDigests.get(n.image)! })),
     startedOn,
@@ -104,27 +92,11 @@ export async function buildImage(build: ImageBuild): Promise<BuildRecord> {
 }
 
 /**
- * A package file as planned: read whole (package files are small: Containerfiles, patches), and
- * refused when it changed since the tree was read, since the input digest would no longer hold.
- */
-async function packageFile(dir: string, file: string, sha256: string): Promise<Uint8Array> {
-  const bytes = await readFile(join(dir, file));
-  const got = sha256Hex(bytes);
-  if (got !== sha256) throw new BuilderError('BAD_CONTEXT', `${join(dir, file)}: changed since the tree was read (sha256 ${got}, planned ${sha256}); plan again`);
-  return bytes;
-}
-
-/**
  * Builds here pull nothing: an image the Containerfile names must be a stage of its own, a
- * dependency already in the engine, or the `fetch` context, or the engine would reach for a
- * registry. EXTERNAL_IMAGE names what is missing or outside the tree.
+ * dependency of the tree, or the `fetch` context, or the engine would reach for a registry.
  */
-async function refusePulls(build: ImageBuild, pkg: Package): Promise<void> {
-  const file = join(pkg.dir, 'Containerfile');
-  for (const { ref, line } of pkg.external.filter((e) => e.ref !== FETCH_CONTEXT)) {
-    throw new BuilderError('EXTERNAL_IMAGE', `${file}:${line}: names ${JSON.stringify(ref)}, neither one of its stages nor stagex/<image>: the engine would try to pull it, and builds here pull nothing`);
-  }
-  for (const dep of pkg.dependencies) {
-    if (!(await build.engine.hasImage(localTag(dep)))) throw new BuilderError('EXTERNAL_IMAGE', `${file}: needs ${localTag(dep)}, which the engine does not have: the engine would try to pull it; build ${dep} first`);
+function refuseExternal(pkg: Package): void {
+  for (const { ref, line } of pkg.external.filter((e) => e.ref !== FETCH)) {
+    throw new BuilderError('EXTERNAL_IMAGE', `${pkg.dir}/Containerfile:${line}: names ${JSON.stringify(ref)}, neither one of its stages nor stagex/<image>: the engine would try to pull it, and builds here pull nothing`);
   }
 }

@@ -102,6 +102,8 @@ export interface Engine {
   /** The image as the engine exports it (`GET /images/{name}/get`): a docker-archive tar. */
   exportImage(name: string): Promise<Readable>;
   hasImage(name: string): Promise<boolean>;
+  /** GET /info's DriverStatus: how the engine stores images (`driver-type` names the containerd snapshotter). */
+  driverStatus(): Promise<unknown>;
 }
 
 /** An Engine on the Docker Engine API at `init.socketPath`. Connects lazily, per request. */
@@ -254,6 +256,14 @@ export function connectEngine(init: EngineInit = {}): Engine {
         return (await docker.getImage(name).get()) as unknown as Readable;
       } catch (error) {
         throw failed(error, `export ${name}`);
+      }
+    },
+
+    async driverStatus() {
+      try {
+        return (await docker.info() as { DriverStatus?: unknown }).DriverStatus;
+      } catch (error) {
+        throw failed(error, 'info');
       }
     },
 

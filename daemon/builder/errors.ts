@@ -23,7 +23,8 @@ export type BuilderErrorCode =
   | 'BAD_SOURCE'
   | 'SOURCE_UNAVAILABLE'
   | 'SOURCE_MISMATCH'
-  | 'SOURCE_ABORTED';
+  | 'SOURCE_ABORTED'
+  | 'NO_OCI_EXPORT';
 
 export class BuilderError extends StagexError<BuilderErrorCode> {
   constructor(code: BuilderErrorCode, message: string, options?: { cause?: unknown }) {

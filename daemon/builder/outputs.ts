@@ -1,7 +1,7 @@
 /**
  * Finished builds on disk, by input digest (issue 5, "resume, never redo"):
- * `<outputs>/<inputDigest>/oci/` is the canonical OCI layout (DESIGN section 3) and
- * `<outputs>/<inputDigest>/build.json` the record of the build. The record is written last and
+ * `<outputs>/<inputDigest>/oci/` is the canonical OCI layout (DESIGN section 3), `stagex/` the
+ * release recipe's own OCI output (Docker) and `build.json` the record of the build. The record is written last and
  * atomically, so a build counts as done only once both are complete; a layout without a record
  * (a crash in between) is removed and built again.
  */
@@ -18,7 +18,14 @@ const recordSchema = z.strictObject({
   inputDigest: sha256HexSchema,
   /** The canonical output digest, hex. */
   digest: sha256HexSchema,
-  engine: z.strictObject({ name: z.string(), version: z.string(), imageId: z.string() }),
+  engine: z.strictObject({
+    name: z.string(),
+    version: z.string(),
+    /** The engine's image id, where the engine keeps the image (Podman). */
+    imageId: z.string().optional(),
+    /** The release recipe's per-platform manifest digest, hex (Docker): the StageX digest. */
+    stagexDigest: sha256HexSchema.optional(),
+  }),
   sources: z.array(z.strictObject({ uri: z.string(), sha256: sha256HexSchema })),
   dependencies: z.array(z.strictObject({ image: imageNameSchema, digest: sha256HexSchema })),
   startedOn: z.iso.datetime(),
@@ -28,10 +35,13 @@ export type BuildRecord = z.output<typeof recordSchema>;
 
 const RECORD = 'build.json';
 
-/** Where one build's files go. */
-export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; record: string } {
+/**
+ * Where one build's files go: `oci/` the canonical layout, `stagex/` the release recipe's OCI
+ * output (Docker; what dependants build from), `work/` the context and export while it builds.
+ */
+export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; stagex: string; work: string; record: string } {
   const dir = join(outputs, inputDigest);
-  return { dir, layout: join(dir, 'oci'), record: join(dir, RECORD) };
+  return { dir, layout: join(dir, 'oci'), stagex: join(dir, 'stagex'), work: join(dir, 'work'), record: join(dir, RECORD) };
 }
 
 /**

@@ -9,17 +9,21 @@ import { isAssigned, type AssignInput } from '../../protocol/assign.ts';
 import { parsePins, type Pins } from '../../protocol/bootstrap.ts';
 import { planBuilds, type BuildPlan, type StepId } from '../../protocol/build-plan.ts';
 import { StagexError } from '../../protocol/errors.ts';
+import { DEFAULT_RECIPE, parseRecipe, type Recipe } from '../../protocol/recipe.ts';
 import { inputDigests, type InputDigests } from '../../protocol/tree/input-digest.ts';
 import type { Config } from '../config.ts';
 import type { NodeContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { loadTree, type LoadedTree } from '../tree.ts';
-import { hostPlatform } from './machine.ts';
+import { runnablePlatforms } from './platforms.ts';
 import { connectEngine, type Engine, type EngineInfo } from './engine.ts';
+import { checkBuildx } from './buildx.ts';
 import { BuilderError } from './errors.ts';
 
 export interface PlannedRun {
   tree: LoadedTree;
+  /** The tree's release recipe, or the built-in one (recipe.ts). */
+  recipe: Recipe;
   digests: InputDigests;
   plan: BuildPlan;
   pins: Pins;
@@ -46,6 +50,25 @@ export async function loadPins(config: Config): Promise<{ pins: Pins; file?: str
   }
 }
 
+/**
+ * The release recipe of the tree at `dir`: its `src/targets.py` and `src/global.mk`, read, never
+ * run; the built-in recipe when it has none. BAD_TREE when the recipe is there but unreadable.
+ */
+export async function loadRecipe(dir: string): Promise<Recipe> {
+  const read = (file: string) => readFile(join(dir, 'src', file), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new DaemonError('BAD_TREE', `${join(dir, 'src', file)}: cannot read (${error.code ?? error.message})`);
+  });
+  const targets = await read('targets.py');
+  if (targets === undefined) return DEFAULT_RECIPE;
+  try {
+    return parseRecipe(targets, (await read('global.mk')) ?? '', join(dir, 'src', 'targets.py'));
+  } catch (error) {
+    if (error instanceof StagexError) throw new DaemonError('BAD_TREE', error.message, { cause: error });
+    throw error;
+  }
+}
+
 /** The assignment of the config (`builder.assign`, `builder.replicas`, the trusted keys). */
 export function assignmentOf(context: NodeContext): AssignInput {
   const { config, policy } = context;
@@ -56,9 +79,9 @@ export function assignmentOf(context: NodeContext): AssignInput {
   return { assign: config.builder.assign, voters: [...policy.voters.keys()], self: context.signer.keyid, replicas };
 }
 
-/** The platforms this reproducer builds: `builder.platforms`, else the machine's own. */
+/** The platforms this reproducer builds: `builder.platforms`, else those this machine runs (detected: platforms.ts). */
 export function platformsOf(config: Config): string[] {
-  return config.builder.platforms ?? [hostPlatform()];
+  return config.builder.platforms ?? runnablePlatforms();
 }
 
 /**
@@ -73,7 +96,7 @@ export async function planRun(context: NodeContext, requested: readonly string[]
   }
   const { digests, plan } = planOf(context, tree, requested);
   const { pins, file } = await loadPins(context.config);
-  return { tree, digests, plan, pins, ...(file ? { pinsFile: file } : {}) };
+  return { tree, recipe: await loadRecipe(treeDir), digests, plan, pins, ...(file ? { pinsFile: file } : {}) };
 }
 
 /** The build plan of a tree already read: `requested` images, else the config's assignment. */
@@ -93,6 +116,7 @@ export function planOf(context: NodeContext, tree: LoadedTree, requested: readon
 export async function checkedEngine(config: Config): Promise<{ engine: Engine; engineInfo: EngineInfo }> {
   const engine = connectEngine({ socketPath: config.builder.socket });
   const engineInfo = await engine.check();
+  if (engineInfo.name === 'docker') checkBuildx(config.builder.socket, await engine.driverStatus());
   if (engineInfo.name !== config.builder.engine) {
     throw new BuilderError('ENGINE_MISMATCH', `config ${config.file}: builder.engine is ${config.builder.engine}, but ${engineInfo.name} ${engineInfo.version} answers at ${config.builder.socket}`);
   }

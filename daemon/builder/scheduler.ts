@@ -4,12 +4,16 @@
  * result, and gating everything above a bootstrap stage on that stage's pin. A failed or
  * blocked step blocks only what needs it; the others go on.
  */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkSeeds, gate, pinFor, type Pins } from '../../protocol/bootstrap.ts';
 import type { BuildPlan, BuildStep, StepId } from '../../protocol/build-plan.ts';
+import type { Recipe } from '../../protocol/recipe.ts';
 import type { Tree } from '../../protocol/tree/graph.ts';
 import type { Verdict } from '../../protocol/threshold.ts';
 import type { Log } from '../log.ts';
-import { buildImage, inputTag, localTag } from './build-image.ts';
+import { inputTag, localTag } from './api-build.ts';
+import { buildImage } from './build-image.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
 import { layoutTar } from './layout-tar.ts';
@@ -29,6 +33,10 @@ export interface RunPlan {
   plan: BuildPlan;
   engine: Engine;
   engineInfo: EngineInfo;
+  /** The engine's socket (the docker CLI talks to it). */
+  socketPath: string;
+  /** The tree's release recipe (Docker builds with it). */
+  recipe: Recipe;
   cache: string;
   outputs: string;
   pins: Pins;
@@ -82,10 +90,9 @@ async function runStep(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, 
       const problems = checkSeeds(pkg, pin);
       if (problems.length > 0) throw new BuilderError('BOOTSTRAP_GATE', `bootstrap seed check failed: ${problems.join('; ')}`);
     }
-    let record = await readRecord(run.outputs, step.inputDigest);
+    let record = await usableRecord(run, step);
     const reused = record !== undefined;
-    if (record) await ensureLoaded(run, record);
-    else record = await build(run, step, done);
+    record ??= await build(run, step, done);
     if (bootstrap && pin.digest !== 'quorum' && pin.digest !== record.digest) {
       return { status: 'failed', code: 'BOOTSTRAP_GATE', reason: `bootstrap pin mismatch, not attested: ${step.image} built ${record.digest}, expected the pinned ${pin.digest}` };
     }
@@ -113,6 +120,8 @@ async function build(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, St
     step,
     engine: run.engine,
     engineInfo: run.engineInfo,
+    recipe: run.recipe,
+    socketPath: run.socketPath,
     cache: run.cache,
     outputs: run.outputs,
     dependencyDigests: digests,
@@ -125,6 +134,23 @@ async function build(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, St
       else if (event.kind === 'warning') log('build.warning', { ...fields, step: event.step, message: event.message }, 'warn');
     },
   });
+}
+
+/**
+ * The record of a finished build of this step that this engine can build on, or undefined. Docker
+ * builds dependants from the recipe output, so a build without one (made by Podman, or before
+ * StageX digests were recorded) is built again; Podman needs the image in the engine.
+ */
+async function usableRecord(run: RunPlan, step: BuildStep): Promise<BuildRecord | undefined> {
+  const record = await readRecord(run.outputs, step.inputDigest);
+  if (record === undefined) return undefined;
+  if (run.engineInfo.name !== 'docker') {
+    await ensureLoaded(run, record);
+    return record;
+  }
+  if (record.engine.stagexDigest !== undefined && (await access(join(outputPaths(run.outputs, step.inputDigest).stagex, 'index.json')).then(() => true, () => false))) return record;
+  run.log('build.rebuild', { image: step.image, inputDigest: step.inputDigest, reason: 'the finished build has no recipe output (StageX digest) for Docker to build on' });
+  return undefined;
 }
 
 /**

@@ -46,7 +46,7 @@ export function registerBuild(program: Command, env: CommandEnv): void {
       const log = terminalLog(env, options.verbose === true);
       const { listen } = context.config.api;
       const run = (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => runPlan({
-        ...prepared, engine, engineInfo, log,
+        ...prepared, engine, engineInfo, log, socketPath: context.config.builder.socket,
         cache: context.config.builder.cache, outputs: context.config.builder.outputs, noCache: context.config.builder.noCache,
         attestor: createAttestor({ context, tree: prepared.tree, submit, query, machine }),
       });

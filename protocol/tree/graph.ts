@@ -20,6 +20,8 @@ export interface PackageInput {
   containerfile: string;
   /** sha256 hex of every file of the directory by relative posix path, package.toml and Containerfile included. */
   files: Readonly<Record<string, string>>;
+  /** The files (keys of `files`) with an executable bit: they reach the build context as 0755, the rest as 0644. Default none. */
+  executables?: readonly string[];
 }
 
 /** A package directory whose files could not be read (daemon/tree.ts): reported, its dependants left out. */
@@ -53,6 +55,8 @@ export interface Package {
   /** Its Containerfile's stages and their RUN/ADD/WORKDIR lines, for packageStageWarnings. */
   stages: Pick<ContainerfileInfo, 'stages' | 'engineDependent'>;
   files: Readonly<Record<string, string>>;
+  /** The files with an executable bit, sorted (PackageInput.executables). */
+  executables: readonly string[];
 }
 
 /** One image of the tree, the unit that is built, digested and attested. */
@@ -217,6 +221,7 @@ function toPackage(one: Parsed, version: string | null, sources: Source[]): Pack
     external: one.containerfile.external,
     stages: { stages: one.containerfile.stages, engineDependent: one.containerfile.engineDependent },
     files: input.files,
+    executables: [...(input.executables ?? [])].sort(),
   };
 }
 

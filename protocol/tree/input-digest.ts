@@ -4,7 +4,7 @@
  * Computed from the tree alone, so reproducers agree on it before anyone builds. Pure.
  */
 import { canonicalJson, sha256Hex } from '../encoding.ts';
-import type { Image, Tree } from './graph.ts';
+import type { Image, Package, Tree } from './graph.ts';
 import { buildOrder } from './order.ts';
 
 /** What is hashed; canonicalJson sorts the keys. */
@@ -15,12 +15,24 @@ export interface InputDocument {
   platform: string;
   /** null: the Containerfile's last stage (see packageImages). */
   target: string | null;
-  /** sha256 hex by relative posix path, every file of the package directory. */
-  files: Readonly<Record<string, string>>;
+  /**
+   * Every file of the package directory by relative posix path: its sha256 hex and the mode it
+   * reaches the build context with (`0755` when executable, else `0644`, as a git checkout gives
+   * them), since the mode reaches the image (the real `hex0-seed` must stay executable).
+   */
+  files: Readonly<Record<string, { mode: FileMode; sha256: string }>>;
   /** sha256 hex of every source, sorted. */
   sources: string[];
   /** Dependency image name -> its input digest (for dependencyPlatform). */
   deps: Record<string, string>;
+}
+
+/** The two modes a package file can have in a build context. */
+export type FileMode = '0644' | '0755';
+
+/** The mode `file` of `pkg` is given in the build context. */
+export function fileMode(pkg: Pick<Package, 'executables'>, file: string): FileMode {
+  return pkg.executables.includes(file) ? '0755' : '0644';
 }
 
 /** Image name -> platform -> input digest (hex). */
@@ -47,7 +59,7 @@ export function inputDocument(tree: Tree, name: string, platform: string, digest
     version: image.version,
     platform,
     target: image.target,
-    files: pkg.files,
+    files: Object.fromEntries(Object.entries(pkg.files).map(([file, sha256]) => [file, { mode: fileMode(pkg, file), sha256 }])),
     sources: pkg.sources.map((s) => s.hash).sort(),
     deps,
   };
