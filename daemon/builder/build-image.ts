@@ -11,7 +11,7 @@ import { sha256Hex } from '../../protocol/encoding.ts';
 import type { Package, Tree } from '../../protocol/tree/graph.ts';
 import { packageStageWarnings } from '../../protocol/tree/containerfile.ts';
 import type { BuildEvent } from './build-progress.ts';
-import { canonicalize } from './canonical.ts';
+import { canonicalize } from '../../canonical/index.ts';
 import { contextStream, filesTar, type ContextFile } from './context-tar.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';

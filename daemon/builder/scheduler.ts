@@ -12,7 +12,7 @@ import type { Log } from '../log.ts';
 import { buildImage, inputTag, localTag } from './build-image.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
-import { layoutTar } from './layout-tar.ts';
+import { layoutTar } from '../../canonical/index.ts';
 import { outputPaths, readRecord, type BuildRecord } from './outputs.ts';
 
 export interface Attestor {

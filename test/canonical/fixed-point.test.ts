@@ -9,8 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalize } from '../../daemon/builder/canonical.ts';
-import { layoutTar } from '../../daemon/builder/layout-tar.ts';
+import { canonicalize, layoutTar } from '../../canonical/index.ts';
 
 const LAYOUT = fileURLToPath(new URL('../vectors/user-greet-doc-oci', import.meta.url));
 const DEMO = JSON.parse(readFileSync(new URL('../vectors/demo-tree-digests.json', import.meta.url), 'utf8')) as { digests: Record<string, string> };

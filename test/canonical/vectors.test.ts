@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { canonicalize } from '../../daemon/builder/canonical.ts';
+import { canonicalize } from '../../canonical/index.ts';
 import { readVectors, vectorArchive } from '../helpers/canonical-vectors.ts';
 import { streamOf } from '../helpers/image-archive.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -9,11 +9,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { blobPath, canonicalConfig, dockerManifest, imageIndex, imageManifest, MEDIA_TYPES, ociLayout } from '../../protocol/oci.ts';
-import { type LayerEntry, Squash } from '../../protocol/squash.ts';
-import { BuilderError } from './errors.ts';
+import { CanonicalError } from './errors.ts';
 import { type LayerRange, spoolImageArchive } from './image-archive.ts';
 import { type WrittenLayer, writeLayer } from './layer-writer.ts';
+import { blobPath, canonicalConfig, dockerManifest, imageIndex, imageManifest, MEDIA_TYPES, ociLayout } from './oci.ts';
+import { type LayerEntry, Squash } from './squash.ts';
 import { type ContentRef, readTar } from './tar-reader.ts';
 
 /** The layer's name until its digest is known. */
@@ -112,7 +112,7 @@ function refuseExisting(target: string): void {
     entries = readdirSync(target);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new BuilderError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+    throw new CanonicalError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${(error as NodeJS.ErrnoException).code}`, { cause: error });
   }
-  if (entries.length > 0) throw new BuilderError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${entries.length} entries`);
+  if (entries.length > 0) throw new CanonicalError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${entries.length} entries`);
 }
