@@ -38,13 +38,14 @@ export interface CanonicalImage {
 }
 
 /**
- * Reads an image archive (`GET /images/{name}/get`, `docker save`, Podman docker- or oci-archive;
- * layers plain, gzip or zstd), as a stream or as the path of a file (read in place, saving the
+ * Reads an image archive (`GET /images/{name}/get`, `docker save`, Podman docker- or oci-archive,
+ * BuildKit's OCI export; layers plain, gzip or zstd), as a stream or as the path of a file (read in place, saving the
  * spool copy), and writes its canonical OCI layout to `outDir`: `oci-layout`,
  * `index.json`, `blobs/sha256/..` and a docker `manifest.json` for `docker load`. Work happens in a
  * sibling directory renamed into place at the end, so `outDir` is either complete or untouched.
  * Errors: OUTPUT_EXISTS (outDir is a non-empty directory or a file), BAD_ARCHIVE,
- * UNSUPPORTED_COMPRESSION, BAD_TAR, BAD_LAYER, SPECIAL_FILE, BAD_IMAGE_CONFIG.
+ * UNSUPPORTED_COMPRESSION, BAD_ENCODING (a digest in the archive), BAD_TAR, BAD_LAYER,
+ * SPECIAL_FILE, BAD_IMAGE_CONFIG, all CanonicalError.
  */
 export async function canonicalize(archive: Readable | string, outDir: string, options: CanonicalizeOptions = {}): Promise<CanonicalImage> {
   const target = resolve(outDir);

@@ -1,9 +1,10 @@
 /**
  * Image archives as engines export them (DESIGN section 3): Docker's `GET /images/{name}/get` and
  * `docker save` (`manifest.json` with `<id>/layer.tar`, or `blobs/sha256/..` since Docker 25),
- * Podman's docker-archive (`manifest.json`) and oci-archive (`index.json`). The stream is spooled
- * to disk (spool.ts) and indexed by offsets, never held in memory; compressed layers are
- * decompressed to spools of their own.
+ * Podman's docker-archive (`manifest.json`) and oci-archive (`index.json`), BuildKit's OCI export
+ * (`index.json` naming an image index of one platform's manifest and its attestation manifests).
+ * The stream is spooled to disk (spool.ts) and indexed by offsets, never held in memory;
+ * compressed layers are decompressed to spools of their own.
  */
 import { posix } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
