@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { type Header, pack, type Pack } from 'tar-stream';
-import { canonicalize } from '../daemon/builder/canonical.ts';
+import { canonicalize } from '../canonical/index.ts';
 
 // Parent: [megabytes] [runs]. Child: --sha256 | --canonicalize | --canonicalize-file <archive>.
 const [, , first = '1024', second = '2'] = process.argv;

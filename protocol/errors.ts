@@ -15,10 +15,6 @@ export type ProtocolErrorCode =
   | 'BAD_PACKAGE'
   | 'BAD_TREE'
   | 'BAD_FRAME'
-  | 'BAD_TAR'
-  | 'BAD_LAYER'
-  | 'SPECIAL_FILE'
-  | 'BAD_IMAGE_CONFIG'
   | 'BAD_PINS'
   | 'BAD_RECIPE';
 

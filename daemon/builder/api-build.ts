@@ -6,7 +6,7 @@
  * BuildKit OCI export, so a Podman reproducer vouches for no StageX digest.
  */
 import { stat } from 'node:fs/promises';
-import { canonicalize } from './canonical.ts';
+import { canonicalize } from '../../canonical/index.ts';
 import { FETCH, readPackageFile } from './context-dir.ts';
 import { contextStream, filesTar, type ContextFile } from './context-tar.ts';
 import type { EngineOutput, PreparedBuild } from './build-image.ts';

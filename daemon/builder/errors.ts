@@ -1,13 +1,11 @@
 /**
- * Errors of the builder: the engine and its builds, image archives from an engine, the canonical
- * image written to disk, the sources fetched for a build.
+ * Errors of the builder: the engine and its builds, the outputs and the sources fetched for a
+ * build. Reading an engine's image archive and writing its canonical image fail with
+ * CanonicalError (canonical/errors.ts).
  */
 import { StagexError } from '../../protocol/errors.ts';
 
 export type BuilderErrorCode =
-  | 'BAD_ARCHIVE'
-  | 'UNSUPPORTED_COMPRESSION'
-  | 'OUTPUT_EXISTS'
   | 'ENGINE_UNREACHABLE'
   | 'ENGINE_TOO_OLD'
   | 'NO_BUILDKIT'
@@ -24,7 +22,8 @@ export type BuilderErrorCode =
   | 'SOURCE_UNAVAILABLE'
   | 'SOURCE_MISMATCH'
   | 'SOURCE_ABORTED'
-  | 'NO_OCI_EXPORT';
+  | 'NO_OCI_EXPORT'
+  | 'BAD_EXPORT';
 
 export class BuilderError extends StagexError<BuilderErrorCode> {
   constructor(code: BuilderErrorCode, message: string, options?: { cause?: unknown }) {

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalize } from './canonical.ts';
+import { canonicalize } from '../../canonical/index.ts';
 import type { Engine } from './engine.ts';
 
 /** The canonical output digest (hex) of `ref` in the engine; the layout is written to a temporary directory and removed. */

@@ -9,7 +9,7 @@
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recipeArgs } from '../../protocol/recipe.ts';
-import { canonicalize } from './canonical.ts';
+import { canonicalize } from '../../canonical/index.ts';
 import type { EngineOutput, PreparedBuild } from './build-image.ts';
 import { runBuildx } from './buildx.ts';
 import { FETCH, stageContext } from './context-dir.ts';

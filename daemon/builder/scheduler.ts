@@ -16,7 +16,7 @@ import { inputTag, localTag } from './api-build.ts';
 import { buildImage } from './build-image.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
-import { layoutTar } from './layout-tar.ts';
+import { layoutTar } from '../../canonical/index.ts';
 import { outputPaths, readRecord, type BuildRecord } from './outputs.ts';
 
 export interface Attestor {

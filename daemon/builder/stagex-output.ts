@@ -29,7 +29,7 @@ export async function unpackExport(tar: string, dir: string): Promise<void> {
     }
     if (header.type !== 'file' || !LAYOUT_PATH.test(name)) {
       stream.resume();
-      return next(new BuilderError('BAD_ARCHIVE', `${tar}: expected an OCI layout (oci-layout, index.json, blobs/sha256/<hex>), got ${header.type} ${JSON.stringify(header.name)}`));
+      return next(new BuilderError('BAD_EXPORT', `${tar}: expected an OCI layout (oci-layout, index.json, blobs/sha256/<hex>), got ${header.type} ${JSON.stringify(header.name)}`));
     }
     const target = join(work, name);
     void (async () => {
@@ -56,10 +56,10 @@ export async function manifestDigestOf(dir: string, platform: string): Promise<s
     const document = JSON.parse(await readFile(path, 'utf8')) as { manifests?: Descriptor[] };
     if (!INDEXES.has(descriptor.mediaType)) return hexOf(descriptor.digest, dir);
     const matching = (document.manifests ?? []).filter((d) => d.platform === undefined || platformOf(d.platform) === platform);
-    if (matching.length !== 1) throw new BuilderError('BAD_ARCHIVE', `${path}: expected one manifest for ${platform}, got ${matching.length}`);
+    if (matching.length !== 1) throw new BuilderError('BAD_EXPORT', `${path}: expected one manifest for ${platform}, got ${matching.length}`);
     descriptor = matching[0]!;
   }
-  throw new BuilderError('BAD_ARCHIVE', `${dir}: indexes nested deeper than 4`);
+  throw new BuilderError('BAD_EXPORT', `${dir}: indexes nested deeper than 4`);
 }
 
 interface Descriptor {
@@ -76,6 +76,6 @@ function platformOf(p: NonNullable<Descriptor['platform']>): string {
 
 function hexOf(digest: string, where: string): string {
   const hex = /^sha256:([0-9a-f]{64})$/.exec(digest)?.[1];
-  if (hex === undefined) throw new BuilderError('BAD_ARCHIVE', `${where}: expected a sha256:<hex> digest, got ${JSON.stringify(digest)}`);
+  if (hex === undefined) throw new BuilderError('BAD_EXPORT', `${where}: expected a sha256:<hex> digest, got ${JSON.stringify(digest)}`);
   return hex;
 }

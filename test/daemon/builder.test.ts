@@ -72,6 +72,13 @@ describe('stagex-node build (demo tree, real engine)', { skip }, () => {
     for (const vote of votes) assert.equal(vote.digest, first.outcomes[vote.image]!.digest);
   });
 
+  it('builds the canonical digests recorded in test/vectors/demo-tree-digests.json', async () => {
+    const recorded = JSON.parse(await readFile(new URL('../vectors/demo-tree-digests.json', import.meta.url), 'utf8')) as { digests: Record<string, string> };
+    for (const image of IMAGES) {
+      assert.equal(first.outcomes[image]!.digest, recorded.digests[image], `${image}: another canonical digest than the recorded one; nodes on this version would not agree with nodes on the version that recorded it, and the network would split by version`);
+    }
+  });
+
   it('streams progress to the terminal: steps and sources', () => {
     assert.match(first.err, /source\.fetched bootstrap-stage0 linux\/amd64 .*mirror=http:\/\/127\.0\.0\.1:\d+\/busybox-static/);
     assert.match(first.err, /core-hello > \[build \d\/\d\] RUN --network=none/);

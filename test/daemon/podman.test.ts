@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { BuildEvent } from '../../daemon/builder/build-progress.ts';
-import { canonicalize } from '../../daemon/builder/canonical.ts';
+import { canonicalize } from '../../canonical/index.ts';
 import { contextTar } from '../../daemon/builder/context-tar.ts';
 import { connectEngine, type Engine, MIN_PODMAN_MAJOR } from '../../daemon/builder/engine.ts';
 import { readPodmanResponse } from '../../daemon/builder/podman-progress.ts';

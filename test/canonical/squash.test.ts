@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type LayerEntry, Squash } from '../../protocol/squash.ts';
+import { type LayerEntry, Squash } from '../../canonical/squash.ts';
 
 type E = LayerEntry<string>;
 const dir = (path: string, mode = 0o755, uid = 0): E => ({ path, type: 'directory', mode, uid, gid: uid, size: 0, linkname: '', source: '' });

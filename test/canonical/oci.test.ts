@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { blobPath, canonicalConfig, dockerManifest, imageIndex, imageManifest } from '../../protocol/oci.ts';
+import { blobPath, canonicalConfig, dockerManifest, imageIndex, imageManifest } from '../../canonical/oci.ts';
 
 const diffId = `sha256:${'a'.repeat(64)}`;
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');

@@ -1,17 +1,18 @@
 /**
  * Image archives as engines export them (DESIGN section 3): Docker's `GET /images/{name}/get` and
  * `docker save` (`manifest.json` with `<id>/layer.tar`, or `blobs/sha256/..` since Docker 25),
- * Podman's docker-archive (`manifest.json`) and oci-archive (`index.json`). The stream is spooled
- * to disk (spool.ts) and indexed by offsets, never held in memory; compressed layers are
- * decompressed to spools of their own.
+ * Podman's docker-archive (`manifest.json`) and oci-archive (`index.json`), BuildKit's OCI export
+ * (`index.json` naming an image index of one platform's manifest and its attestation manifests).
+ * The stream is spooled to disk (spool.ts) and indexed by offsets, never held in memory;
+ * compressed layers are decompressed to spools of their own.
  */
 import { posix } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { blobPath, MEDIA_TYPES } from '../../protocol/oci.ts';
-import { type LayerEntry, splitPath } from '../../protocol/squash.ts';
-import { BuilderError } from './errors.ts';
+import { CanonicalError } from './errors.ts';
+import { blobPath, MEDIA_TYPES } from './oci.ts';
+import { type LayerEntry, splitPath } from './squash.ts';
 import { Spool, spoolStream } from './spool.ts';
 import { type ByteSource, type ContentRef, FileSource, readTar } from './tar-reader.ts';
 
@@ -54,7 +55,7 @@ export async function spoolImageArchive(archive: Readable | string, dir: string)
       files.set(splitPath(entry.path, 'image archive').join('/'), entry);
     }
     const image = files.has('manifest.json') ? dockerImage(files) : files.has('index.json') ? ociImage(files) : undefined;
-    if (image === undefined) throw new BuilderError('BAD_ARCHIVE', `image archive: expected manifest.json (docker-archive) or index.json (OCI layout), got neither among ${files.size} entries`);
+    if (image === undefined) throw new CanonicalError('BAD_ARCHIVE', `image archive: expected manifest.json (docker-archive) or index.json (OCI layout), got neither among ${files.size} entries`);
     const config = readJson(files, image.config);
     const layers: LayerRange[] = [];
     for (const [i, path] of image.layers.entries()) {
@@ -74,11 +75,11 @@ export async function spoolImageArchive(archive: Readable | string, dir: string)
 function dockerImage(files: Files): { config: string; layers: string[] } {
   const manifest = readJson(files, 'manifest.json');
   if (!Array.isArray(manifest) || manifest.length !== 1) {
-    throw new BuilderError('BAD_ARCHIVE', `manifest.json: expected an array of one image, got ${Array.isArray(manifest) ? `${manifest.length} images` : typeof manifest}`);
+    throw new CanonicalError('BAD_ARCHIVE', `manifest.json: expected an array of one image, got ${Array.isArray(manifest) ? `${manifest.length} images` : typeof manifest}`);
   }
   const { Config, Layers } = (manifest[0] ?? {}) as { Config?: unknown; Layers?: unknown };
   if (typeof Config !== 'string' || !Array.isArray(Layers) || !Layers.every((layer) => typeof layer === 'string')) {
-    throw new BuilderError('BAD_ARCHIVE', 'manifest.json: expected "Config" as a path and "Layers" as an array of paths');
+    throw new CanonicalError('BAD_ARCHIVE', 'manifest.json: expected "Config" as a path and "Layers" as an array of paths');
   }
   return { config: Config, layers: Layers };
 }
@@ -93,14 +94,14 @@ function ociImage(files: Files): { config: string; layers: string[] } {
       .filter((descriptor) => !(isObject(descriptor) && isObject(descriptor.platform) && descriptor.platform.os === 'unknown'));
     const only = images[0];
     if (images.length !== 1 || !isObject(only) || typeof only.digest !== 'string' || depth > 4) {
-      throw new BuilderError('BAD_ARCHIVE', `${where}: expected one image manifest, got ${images.length}${depth > 4 ? ' (indexes nested too deep)' : ''}`);
+      throw new CanonicalError('BAD_ARCHIVE', `${where}: expected one image manifest, got ${images.length}${depth > 4 ? ' (indexes nested too deep)' : ''}`);
     }
     where = only.digest;
     document = readJson(files, blobPath(only.digest));
   }
   const manifest = document as { config?: { digest?: unknown }; layers?: { digest?: unknown }[] };
   if (typeof manifest.config?.digest !== 'string' || !Array.isArray(manifest.layers) || !manifest.layers.every((layer) => typeof layer?.digest === 'string')) {
-    throw new BuilderError('BAD_ARCHIVE', `${where}: expected an image manifest with config and layers descriptors`);
+    throw new CanonicalError('BAD_ARCHIVE', `${where}: expected an image manifest with config and layers descriptors`);
   }
   return { config: blobPath(manifest.config.digest), layers: manifest.layers.map((layer) => blobPath(layer.digest as string)) };
 }
@@ -114,24 +115,24 @@ function locate(files: Files, path: string): LayerRange {
   let key = splitPath(path, 'image archive').join('/');
   for (let hops = 0; hops <= MAX_LINKS; hops++) {
     const entry = files.get(key);
-    if (entry === undefined) throw new BuilderError('BAD_ARCHIVE', `image archive: expected a file at ${JSON.stringify(path)}, got nothing at ${JSON.stringify(key)}`);
+    if (entry === undefined) throw new CanonicalError('BAD_ARCHIVE', `image archive: expected a file at ${JSON.stringify(path)}, got nothing at ${JSON.stringify(key)}`);
     if (entry.type === 'file') return { source: entry.source.source, start: entry.source.offset, end: entry.source.offset + entry.size };
-    if (entry.type !== 'symlink' && entry.type !== 'hardlink') throw new BuilderError('BAD_ARCHIVE', `image archive: expected a file at ${JSON.stringify(key)}, got a ${entry.type}`);
+    if (entry.type !== 'symlink' && entry.type !== 'hardlink') throw new CanonicalError('BAD_ARCHIVE', `image archive: expected a file at ${JSON.stringify(key)}, got a ${entry.type}`);
     const target = entry.type === 'symlink' ? posix.join(posix.dirname(key), entry.linkname) : entry.linkname;
     key = splitPath(posix.normalize(target), 'image archive').join('/');
   }
-  throw new BuilderError('BAD_ARCHIVE', `image archive: ${JSON.stringify(path)} expected to resolve within ${MAX_LINKS} links, got more`);
+  throw new CanonicalError('BAD_ARCHIVE', `image archive: ${JSON.stringify(path)} expected to resolve within ${MAX_LINKS} links, got more`);
 }
 
 function readJson(files: Files, path: string): unknown {
   const { source, start, end } = locate(files, path);
-  if (end - start > MAX_JSON) throw new BuilderError('BAD_ARCHIVE', `image archive: ${path} expected at most ${MAX_JSON} bytes of JSON, got ${end - start}`);
+  if (end - start > MAX_JSON) throw new CanonicalError('BAD_ARCHIVE', `image archive: ${path} expected at most ${MAX_JSON} bytes of JSON, got ${end - start}`);
   const buffer = Buffer.allocUnsafe(end - start);
   source.read(buffer, end - start, start);
   try {
     return JSON.parse(buffer.toString('utf8'));
   } catch (error) {
-    throw new BuilderError('BAD_ARCHIVE', `image archive: ${path} expected JSON, got a parse error: ${(error as Error).message}`, { cause: error });
+    throw new CanonicalError('BAD_ARCHIVE', `image archive: ${path} expected JSON, got a parse error: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -146,7 +147,7 @@ async function decompressed(range: LayerRange, dir: string, name: string, where:
   if (magic[0] === 0x1f && magic[1] === 0x8b) decompressor = createGunzip();
   else if (magic.readUInt32LE(0) === 0xfd2fb528) decompressor = createZstdDecompress();
   else if (magic.toString('latin1', 0, 3) === 'BZh' || magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
-    throw new BuilderError('UNSUPPORTED_COMPRESSION', `${where}: expected a plain, gzip or zstd tar, got bzip2 or xz data`);
+    throw new CanonicalError('UNSUPPORTED_COMPRESSION', `${where}: expected a plain, gzip or zstd tar, got bzip2 or xz data`);
   } else return undefined;
   const spool = new Spool(dir, name);
   try {
@@ -155,7 +156,7 @@ async function decompressed(range: LayerRange, dir: string, name: string, where:
     });
   } catch (error) {
     spool.close();
-    throw new BuilderError('BAD_ARCHIVE', `${where}: expected valid compressed data, got ${(error as Error).message}`, { cause: error });
+    throw new CanonicalError('BAD_ARCHIVE', `${where}: expected valid compressed data, got ${(error as Error).message}`, { cause: error });
   }
   return spool;
 }

@@ -9,11 +9,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { blobPath, canonicalConfig, dockerManifest, imageIndex, imageManifest, MEDIA_TYPES, ociLayout } from '../../protocol/oci.ts';
-import { type LayerEntry, Squash } from '../../protocol/squash.ts';
-import { BuilderError } from './errors.ts';
+import { CanonicalError } from './errors.ts';
 import { type LayerRange, spoolImageArchive } from './image-archive.ts';
 import { type WrittenLayer, writeLayer } from './layer-writer.ts';
+import { blobPath, canonicalConfig, dockerManifest, imageIndex, imageManifest, MEDIA_TYPES, ociLayout } from './oci.ts';
+import { type LayerEntry, Squash } from './squash.ts';
 import { type ContentRef, readTar } from './tar-reader.ts';
 
 /** The layer's name until its digest is known. */
@@ -38,13 +38,14 @@ export interface CanonicalImage {
 }
 
 /**
- * Reads an image archive (`GET /images/{name}/get`, `docker save`, Podman docker- or oci-archive;
- * layers plain, gzip or zstd), as a stream or as the path of a file (read in place, saving the
+ * Reads an image archive (`GET /images/{name}/get`, `docker save`, Podman docker- or oci-archive,
+ * BuildKit's OCI export; layers plain, gzip or zstd), as a stream or as the path of a file (read in place, saving the
  * spool copy), and writes its canonical OCI layout to `outDir`: `oci-layout`,
  * `index.json`, `blobs/sha256/..` and a docker `manifest.json` for `docker load`. Work happens in a
  * sibling directory renamed into place at the end, so `outDir` is either complete or untouched.
  * Errors: OUTPUT_EXISTS (outDir is a non-empty directory or a file), BAD_ARCHIVE,
- * UNSUPPORTED_COMPRESSION, BAD_TAR, BAD_LAYER, SPECIAL_FILE, BAD_IMAGE_CONFIG.
+ * UNSUPPORTED_COMPRESSION, BAD_ENCODING (a digest in the archive), BAD_TAR, BAD_LAYER,
+ * SPECIAL_FILE, BAD_IMAGE_CONFIG, all CanonicalError.
  */
 export async function canonicalize(archive: Readable | string, outDir: string, options: CanonicalizeOptions = {}): Promise<CanonicalImage> {
   const target = resolve(outDir);
@@ -112,7 +113,7 @@ function refuseExisting(target: string): void {
     entries = readdirSync(target);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new BuilderError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+    throw new CanonicalError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${(error as NodeJS.ErrnoException).code}`, { cause: error });
   }
-  if (entries.length > 0) throw new BuilderError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${entries.length} entries`);
+  if (entries.length > 0) throw new CanonicalError('OUTPUT_EXISTS', `${target}: expected a missing or empty directory, got ${entries.length} entries`);
 }

@@ -5,8 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
-import { canonicalize } from '../../daemon/builder/canonical.ts';
-import { layoutTar } from '../../daemon/builder/layout-tar.ts';
+import { canonicalize, layoutTar } from '../../canonical/index.ts';
 import { type Entry, imageArchive, type Layer, sha256, streamOf, tarOf } from '../helpers/image-archive.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

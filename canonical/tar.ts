@@ -1,12 +1,13 @@
 /**
  * tar header blocks (DESIGN section 3): decoding what engines write (POSIX ustar and pax, GNU long
- * names and base-256 numbers, v7) and encoding the canonical layer's headers. Pure.
+ * names and base-256 numbers, v7) and encoding the canonical layer's headers. Pure: bytes in,
+ * bytes out, no I/O.
  *
  * Paths, link targets and xattr values are "byte strings": latin1-decoded, one char per byte. That
  * keeps non-UTF-8 names intact, and JavaScript's string order is then the bytewise order the
  * canonical layer is sorted by.
  */
-import { ProtocolError } from './errors.ts';
+import { CanonicalError } from './errors.ts';
 
 export const BLOCK_SIZE = 512;
 
@@ -46,16 +47,16 @@ type Field = keyof typeof F;
  * archive and byte offset for error messages.
  */
 export function decodeHeader(block: Buffer, where: string): HeaderBlock | null {
-  if (block.length !== BLOCK_SIZE) throw new ProtocolError('BAD_TAR', `${where}: expected a ${BLOCK_SIZE}-byte header, got ${block.length} bytes`);
+  if (block.length !== BLOCK_SIZE) throw new CanonicalError('BAD_TAR', `${where}: expected a ${BLOCK_SIZE}-byte header, got ${block.length} bytes`);
   if (isZero(block)) return null;
   const recorded = decodeNumber(block, 'chksum', where);
   const [unsigned, signed] = checksums(block);
   if (recorded !== unsigned && recorded !== signed) {
-    throw new ProtocolError('BAD_TAR', `${where}: header checksum expected ${unsigned}, got ${recorded} (not a tar archive, or corrupt)`);
+    throw new CanonicalError('BAD_TAR', `${where}: header checksum expected ${unsigned}, got ${recorded} (not a tar archive, or corrupt)`);
   }
   const flag = String.fromCharCode(block[F.typeflag[0]]!);
   const known = TYPES[flag];
-  if (known === undefined) throw new ProtocolError('BAD_TAR', `${where}: unsupported entry type ${JSON.stringify(flag)} (expected one of 0-7, x, g, L, K)`);
+  if (known === undefined) throw new CanonicalError('BAD_TAR', `${where}: unsupported entry type ${JSON.stringify(flag)} (expected one of 0-7, x, g, L, K)`);
   let name = decodeString(block, 'name');
   // Only POSIX ustar has a prefix field; GNU's magic "ustar  " keeps times there.
   if (block.toString('latin1', F.magic[0], F.magic[0] + 6) === 'ustar\0') {
@@ -95,10 +96,10 @@ export function decodePaxRecords(data: Buffer, where: string): Map<string, strin
     const length = space > at ? Number(data.toString('latin1', at, space)) : NaN;
     const end = at + length;
     if (!Number.isSafeInteger(length) || length <= space - at || end > data.length || data[end - 1] !== 0x0a) {
-      throw new ProtocolError('BAD_TAR', `${where}: pax record at byte ${at} expected "<length> <key>=<value>\\n", got ${JSON.stringify(data.toString('latin1', at, Math.min(at + 40, data.length)))}`);
+      throw new CanonicalError('BAD_TAR', `${where}: pax record at byte ${at} expected "<length> <key>=<value>\\n", got ${JSON.stringify(data.toString('latin1', at, Math.min(at + 40, data.length)))}`);
     }
     const equals = data.indexOf(0x3d, space + 1);
-    if (equals < 0 || equals >= end) throw new ProtocolError('BAD_TAR', `${where}: pax record at byte ${at} has no "="`);
+    if (equals < 0 || equals >= end) throw new CanonicalError('BAD_TAR', `${where}: pax record at byte ${at} has no "="`);
     records.set(data.toString('latin1', space + 1, equals), data.toString('latin1', equals + 1, end - 1));
     at = end;
   }
@@ -238,10 +239,10 @@ function decodeNumber(block: Buffer, field: Field, where: string): number {
   const [at, length] = F[field];
   const first = block[at]!;
   if (first & 0x80) {
-    if (first === 0xff) throw new ProtocolError('BAD_TAR', `${where}: ${field} expected a non-negative number, got a negative base-256 value`);
+    if (first === 0xff) throw new CanonicalError('BAD_TAR', `${where}: ${field} expected a non-negative number, got a negative base-256 value`);
     let value = first & 0x7f;
     for (let i = at + 1; i < at + length; i++) value = value * 256 + block[i]!;
-    if (!Number.isSafeInteger(value)) throw new ProtocolError('BAD_TAR', `${where}: ${field} expected a number below 2^53, got a larger base-256 value`);
+    if (!Number.isSafeInteger(value)) throw new CanonicalError('BAD_TAR', `${where}: ${field} expected a number below 2^53, got a larger base-256 value`);
     return value;
   }
   let i = at;
@@ -251,7 +252,7 @@ function decodeNumber(block: Buffer, field: Field, where: string): number {
   for (; i < end && block[i] !== 0 && block[i] !== 0x20; i++) {
     const digit = block[i]! - 0x30;
     if (digit < 0 || digit > 7) {
-      throw new ProtocolError('BAD_TAR', `${where}: ${field} expected octal digits, got ${JSON.stringify(block.toString('latin1', at, end))}`);
+      throw new CanonicalError('BAD_TAR', `${where}: ${field} expected octal digits, got ${JSON.stringify(block.toString('latin1', at, end))}`);
     }
     value = value * 8 + digit;
   }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { extract } from 'tar-stream';
-import { decodeHeader, decodePaxRecords, encodeHeader, encodePaxRecords, type CanonicalHeader } from '../../protocol/tar.ts';
+import { decodeHeader, decodePaxRecords, encodeHeader, encodePaxRecords, type CanonicalHeader } from '../../canonical/tar.ts';
 import { tarOf } from '../helpers/image-archive.ts';
 
 const file: CanonicalHeader = { path: 'etc/passwd', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 12, linkname: '' };

@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProtocolError } from '../../protocol/errors.ts';
+import { CanonicalError } from './errors.ts';
 import { writeAll } from './layer-writer.ts';
 import { type ByteSource, readFully } from './tar-reader.ts';
 
@@ -51,7 +51,7 @@ export class Spool implements ByteSource {
 
   read(buffer: Buffer, length: number, position: number, at = 0): void {
     if (position + length > this.#size) {
-      throw new ProtocolError('BAD_TAR', `expected ${length} bytes at byte ${position}, got ${Math.max(0, this.#size - position)} (truncated archive)`);
+      throw new CanonicalError('BAD_TAR', `expected ${length} bytes at byte ${position}, got ${Math.max(0, this.#size - position)} (truncated archive)`);
     }
     for (let done = 0; done < length;) {
       const segment = Math.floor((position + done) / SEGMENT_SIZE);

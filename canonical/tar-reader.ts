@@ -5,9 +5,9 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ProtocolError } from '../../protocol/errors.ts';
-import type { LayerEntry } from '../../protocol/squash.ts';
-import { BLOCK_SIZE, decodeHeader, decodePaxRecords, hasData, paddedSize } from '../../protocol/tar.ts';
+import { CanonicalError } from './errors.ts';
+import type { LayerEntry } from './squash.ts';
+import { BLOCK_SIZE, decodeHeader, decodePaxRecords, hasData, paddedSize } from './tar.ts';
 
 /**
  * Bytes read by position: a file (FileSource) or a spool (spool.ts). A spool is told which
@@ -55,7 +55,7 @@ export async function* readTar(source: ByteSource, start: number, end: number, w
     if (header === null) return;
     position += BLOCK_SIZE;
     if (header.type === 'pax' || header.type === 'pax-global' || header.type === 'gnu-long-name' || header.type === 'gnu-long-link') {
-      if (header.size > MAX_METADATA) throw new ProtocolError('BAD_TAR', `${here}: ${header.type} record expected at most ${MAX_METADATA} bytes, got ${header.size}`);
+      if (header.size > MAX_METADATA) throw new CanonicalError('BAD_TAR', `${here}: ${header.type} record expected at most ${MAX_METADATA} bytes, got ${header.size}`);
       const data = window.read(position, header.size, here);
       position += paddedSize(header.size);
       if (header.type === 'pax') local = decodePaxRecords(data, here);
@@ -66,7 +66,7 @@ export async function* readTar(source: ByteSource, start: number, end: number, w
     }
     const record = (key: string): string | undefined => local.get(key) ?? global.get(key);
     if ((local.size > 0 || global.size > 0) && [...local.keys(), ...global.keys()].some((key) => key.startsWith('GNU.sparse.'))) {
-      throw new ProtocolError('BAD_TAR', `${here}: sparse files are not supported (expected plain files)`);
+      throw new CanonicalError('BAD_TAR', `${here}: sparse files are not supported (expected plain files)`);
     }
     const entry: LayerEntry<ContentRef> = {
       path: record('path') ?? longName ?? header.name,
@@ -85,7 +85,7 @@ export async function* readTar(source: ByteSource, start: number, end: number, w
     longLink = undefined;
     if (hasData(entry.type)) {
       if (position + entry.size > end) {
-        throw new ProtocolError('BAD_TAR', `${here}: ${entry.size} bytes of data expected within the archive, got ${end - position} (truncated)`);
+        throw new CanonicalError('BAD_TAR', `${here}: ${entry.size} bytes of data expected within the archive, got ${end - position} (truncated)`);
       }
       position += paddedSize(entry.size);
     }
@@ -110,7 +110,7 @@ class Window {
   /** `length` bytes at `offset`; valid until the next call. */
   read(offset: number, length: number, where: string): Buffer {
     if (offset + length > this.#end) {
-      throw new ProtocolError('BAD_TAR', `${where}: expected ${length} more bytes, got ${Math.max(0, this.#end - offset)} (truncated archive)`);
+      throw new CanonicalError('BAD_TAR', `${where}: expected ${length} more bytes, got ${Math.max(0, this.#end - offset)} (truncated archive)`);
     }
     if (length > WINDOW) {
       const buffer = Buffer.allocUnsafe(length);
@@ -150,14 +150,14 @@ export class FileSource implements ByteSource {
 export function readFully(fd: number, buffer: Buffer, length: number, position: number, at = 0): void {
   for (let done = 0; done < length;) {
     const read = readSync(fd, buffer, at + done, length - done, position + done);
-    if (read === 0) throw new ProtocolError('BAD_TAR', `expected ${length} bytes at byte ${position}, got ${done} (file truncated)`);
+    if (read === 0) throw new CanonicalError('BAD_TAR', `expected ${length} bytes at byte ${position}, got ${done} (file truncated)`);
     done += read;
   }
 }
 
 function paxNumber(value: string | undefined, key: string, where: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^[0-9]{1,15}$/.test(value)) throw new ProtocolError('BAD_TAR', `${where}: pax ${key} expected a decimal number, got ${JSON.stringify(value.slice(0, 40))}`);
+  if (!/^[0-9]{1,15}$/.test(value)) throw new CanonicalError('BAD_TAR', `${where}: pax ${key} expected a decimal number, got ${JSON.stringify(value.slice(0, 40))}`);
   return Number(value);
 }
 

@@ -1,10 +1,11 @@
 /**
  * The JSON documents of the canonical image (DESIGN section 3): its config, manifest, index and the
- * docker `manifest.json` that lets `docker load` take the layout. Pure. Every document is canonical
- * JSON (sorted keys, no spaces), so equal inputs give equal bytes and digests on every machine.
+ * docker `manifest.json` that lets `docker load` take the layout. Pure, no I/O. Every document is
+ * canonical JSON (sorted keys, no spaces), so equal inputs give equal bytes and digests on every
+ * machine.
  */
-import { canonicalJson, sha256Hex } from './encoding.ts';
-import { ProtocolError } from './errors.ts';
+import { canonicalJson, sha256Hex } from '../protocol/encoding.ts';
+import { CanonicalError } from './errors.ts';
 
 export const MEDIA_TYPES = {
   index: 'application/vnd.oci.image.index.v1+json',
@@ -44,14 +45,14 @@ const ENGINE_LABEL_PREFIXES = ['io.buildah.', 'io.podman.', 'com.docker.', 'moby
  * canonical layer. `ArgsEscaped` is dropped: it only means something on Windows.
  */
 export function canonicalConfig(source: unknown, diffId: string): Blob {
-  if (!isObject(source)) throw new ProtocolError('BAD_IMAGE_CONFIG', `image config: expected a JSON object, got ${typeName(source)}`);
+  if (!isObject(source)) throw new CanonicalError('BAD_IMAGE_CONFIG', `image config: expected a JSON object, got ${typeName(source)}`);
   for (const field of ['architecture', 'os'] as const) {
     if (typeof source[field] !== 'string' || source[field] === '') {
-      throw new ProtocolError('BAD_IMAGE_CONFIG', `image config: ${field} expected a non-empty string, got ${typeName(source[field])}`);
+      throw new CanonicalError('BAD_IMAGE_CONFIG', `image config: ${field} expected a non-empty string, got ${typeName(source[field])}`);
     }
   }
   if (source.config !== undefined && source.config !== null && !isObject(source.config)) {
-    throw new ProtocolError('BAD_IMAGE_CONFIG', `image config: config expected an object, got ${typeName(source.config)}`);
+    throw new CanonicalError('BAD_IMAGE_CONFIG', `image config: config expected an object, got ${typeName(source.config)}`);
   }
   const run = pick(isObject(source.config) ? source.config : {}, RUN_FIELDS);
   if (isObject(run.Labels)) {
@@ -93,7 +94,7 @@ export function dockerManifest(config: Descriptor, layer: Descriptor, reference?
 /** Where a blob lives in an OCI layout: `blobs/<algorithm>/<hex>`. */
 export function blobPath(digest: string): string {
   const match = /^(sha256):([0-9a-f]{64})$/.exec(digest);
-  if (match === null) throw new ProtocolError('BAD_ENCODING', `digest: expected "sha256:" and 64 lowercase hex characters, got ${JSON.stringify(digest.slice(0, 80))}`);
+  if (match === null) throw new CanonicalError('BAD_ENCODING', `digest: expected "sha256:" and 64 lowercase hex characters, got ${JSON.stringify(digest.slice(0, 80))}`);
   return `blobs/${match[1]}/${match[2]}`;
 }
 

@@ -2,10 +2,10 @@
  * Squashing an image's layers into the entries of its canonical layer (DESIGN section 3): OCI
  * whiteouts applied, the `./` root entry dropped, missing parent directories as 0755 0:0, entries
  * sorted bytewise by path, modes masked to 07777 (symlinks 0777), hard links pointing at the
- * bytewise-smallest path of their group, fifos and device nodes refused. Pure: file content stays
- * wherever the caller's source value `S` says it is.
+ * bytewise-smallest path of their group, fifos and device nodes refused. Pure, no I/O: file content
+ * stays wherever the caller's source value `S` says it is.
  */
-import { ProtocolError } from './errors.ts';
+import { CanonicalError } from './errors.ts';
 import type { CanonicalHeader, EntryType } from './tar.ts';
 
 /** One entry of a layer as read (strings are byte strings, see tar.ts): a header's fields, any type. */
@@ -81,7 +81,7 @@ export class Squash<S> {
     const special = all.filter(({ node }) => node.type === 'char' || node.type === 'block' || node.type === 'fifo');
     if (special.length > 0) {
       const shown = special.slice(0, 5).map(({ path, node }) => `${showPath(path)} (${node.type})`).join(', ');
-      throw new ProtocolError('SPECIAL_FILE', `image holds ${special.length} fifo(s) or device node(s): ${shown}; expected only files, directories and links (a canonical layer cannot carry them)`);
+      throw new CanonicalError('SPECIAL_FILE', `image holds ${special.length} fifo(s) or device node(s): ${shown}; expected only files, directories and links (a canonical layer cannot carry them)`);
     }
     const primaries = new Map<Inode<S>, string>();
     return (function* () {
@@ -112,7 +112,7 @@ export class Squash<S> {
     if (entry.type === 'hardlink') {
       const target = this.#find(splitPath(entry.linkname, where));
       if (target === undefined || target.type === 'directory') {
-        throw new ProtocolError('BAD_LAYER', `${where}: hard link ${showPath(entry.path)} expected a file or link at ${showPath(entry.linkname)}, got ${target === undefined ? 'nothing' : 'a directory'}`);
+        throw new CanonicalError('BAD_LAYER', `${where}: hard link ${showPath(entry.path)} expected a file or link at ${showPath(entry.linkname)}, got ${target === undefined ? 'nothing' : 'a directory'}`);
       }
       parent.children.set(name, target);
       return;
@@ -131,7 +131,7 @@ export class Squash<S> {
         child = directory(0o755, 0, 0);
         dir.children.set(part, child);
       } else if (child.type !== 'directory') {
-        throw new ProtocolError('BAD_LAYER', `${where}: ${showPath(parts.join('/'))} expected its parent ${showPath(parts.slice(0, i + 1).join('/'))} to be a directory, got a ${child.type}`);
+        throw new CanonicalError('BAD_LAYER', `${where}: ${showPath(parts.join('/'))} expected its parent ${showPath(parts.slice(0, i + 1).join('/'))} to be a directory, got a ${child.type}`);
       }
       dir = child;
     }
@@ -151,7 +151,7 @@ export class Squash<S> {
 /** Path components without `.`, empty parts or leading `/`; BAD_LAYER for `..`, which would leave the root. */
 export function splitPath(path: string, where: string): string[] {
   const parts = path.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw new ProtocolError('BAD_LAYER', `${where}: path ${showPath(path)} expected to stay inside the image, got a ".." component`);
+  if (parts.includes('..')) throw new CanonicalError('BAD_LAYER', `${where}: path ${showPath(path)} expected to stay inside the image, got a ".." component`);
   return parts;
 }
 

@@ -1,14 +1,14 @@
 /**
  * Writes the canonical layer (DESIGN section 3) to a file and hashes it: each entry's header
- * (protocol/tar.ts), then a file's data copied from where its source layer holds it, then two zero
+ * (tar.ts), then a file's data copied from where its source layer holds it, then two zero
  * blocks. Output is assembled in one buffer and written when full, and hashed behind the writer
  * on another core (trailing-hash.ts). A spooled source is given back as its data is copied
  * (spool.ts). Memory stays at that buffer, and the hashing worker's, whatever the image size.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { CanonicalEntry } from '../../protocol/squash.ts';
-import { BLOCK_SIZE, encodeHeader, paddedSize } from '../../protocol/tar.ts';
+import type { CanonicalEntry } from './squash.ts';
+import { BLOCK_SIZE, encodeHeader, paddedSize } from './tar.ts';
 import type { ByteSource, ContentRef } from './tar-reader.ts';
 import { TrailingHash } from './trailing-hash.ts';
 

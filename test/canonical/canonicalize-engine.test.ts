@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { canonicalize } from '../../daemon/builder/canonical.ts';
-import { layoutTar } from '../../daemon/builder/layout-tar.ts';
+import { canonicalize, layoutTar } from '../../canonical/index.ts';
 import { type Entry, imageArchive, streamOf, tarOf } from '../helpers/image-archive.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
