@@ -82,8 +82,8 @@ export async function runBuildx(run: BuildxRun): Promise<void> {
 }
 
 /**
- * Reads buildx's plain progress, one line at a time: `#<n> [stage k/m] INSTRUCTION` names a step
- * (BuildKit vertex), `#<n> DONE <time>` and `#<n> CACHED` finish it, `#<n> ERROR: ...` fails it,
+ * Reads buildx's plain progress, one line at a time: the first line of `#<n>` names a step
+ * (BuildKit vertex: `[stage k/m] INSTRUCTION`, `exporting to oci image format`), `#<n> DONE <time>` and `#<n> CACHED` finish it, `#<n> ERROR: ...` fails it,
  * `#<n> <seconds> <text>` is a line of its output; anything else is a log line of no step.
  */
 export function plainProgress(): (line: string, stream: 'stdout' | 'stderr') => BuildEvent | undefined {
@@ -93,7 +93,7 @@ export function plainProgress(): (line: string, stream: 'stdout' | 'stderr') => 
     if (match === null) return line.trim() === '' ? undefined : { kind: 'log', step: '', stream, line };
     const [, id, rest] = match as unknown as [string, string, string];
     const known = names.get(id);
-    if (known === undefined && rest.startsWith('[')) {
+    if (known === undefined && !/^(\d+\.\d+ |DONE\b|CACHED$|ERROR)/.test(rest)) {
       names.set(id, rest);
       return { kind: 'step', id, name: rest, cached: false, completed: false };
     }

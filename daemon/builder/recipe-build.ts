@@ -15,7 +15,7 @@ import { runBuildx } from './buildx.ts';
 import { FETCH, stageContext } from './context-dir.ts';
 import { BuilderError } from './errors.ts';
 import { outputPaths } from './outputs.ts';
-import { manifestDigestOf, unpackExport } from './stagex-output.ts';
+import { loadRecipeOutput, manifestDigestOf, unpackExport } from './stagex-output.ts';
 
 export async function buildWithRecipe(build: PreparedBuild): Promise<EngineOutput> {
   const { step, pkg, image } = build;
@@ -55,6 +55,7 @@ export async function buildWithRecipe(build: PreparedBuild): Promise<EngineOutpu
   });
   await unpackExport(dest, paths.stagex);
   const stagexDigest = await manifestDigestOf(paths.stagex, step.platform);
+  await loadRecipeOutput(build.engine, paths.stagex, step.image, step.inputDigest);
   const canonical = await canonicalize(dest, paths.layout, { tag: `stagex/${step.image}:latest` });
   await rm(paths.work, { recursive: true, force: true });
   return { digest: canonical.digest.replace(/^sha256:/, ''), stagexDigest };

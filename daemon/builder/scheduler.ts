@@ -14,6 +14,7 @@ import type { Verdict } from '../../protocol/threshold.ts';
 import type { Log } from '../log.ts';
 import { inputTag, localTag } from './api-build.ts';
 import { buildImage } from './build-image.ts';
+import { loadRecipeOutput } from './stagex-output.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
 import { layoutTar } from '../../canonical/index.ts';
@@ -139,33 +140,42 @@ async function build(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, St
 /**
  * The record of a finished build of this step that this engine can build on, or undefined. Docker
  * builds dependants from the recipe output, so a build without one (made by Podman, or before
- * StageX digests were recorded) is built again; Podman needs the image in the engine.
+ * StageX digests were recorded) is built again.
  */
 async function usableRecord(run: RunPlan, step: BuildStep): Promise<BuildRecord | undefined> {
   const record = await readRecord(run.outputs, step.inputDigest);
   if (record === undefined) return undefined;
-  if (run.engineInfo.name !== 'docker') {
-    await ensureLoaded(run, record);
-    return record;
+  const docker = run.engineInfo.name === 'docker';
+  if (docker && (record.engine.stagexDigest === undefined || !(await exists(join(outputPaths(run.outputs, step.inputDigest).stagex, 'index.json'))))) {
+    run.log('build.rebuild', { image: step.image, inputDigest: step.inputDigest, reason: 'the finished build has no recipe output (StageX digest) for Docker to build on' });
+    return undefined;
   }
-  if (record.engine.stagexDigest !== undefined && (await access(join(outputPaths(run.outputs, step.inputDigest).stagex, 'index.json')).then(() => true, () => false))) return record;
-  run.log('build.rebuild', { image: step.image, inputDigest: step.inputDigest, reason: 'the finished build has no recipe output (StageX digest) for Docker to build on' });
-  return undefined;
+  await ensureLoaded(run, record);
+  return record;
 }
 
 /**
- * A reused build's image must be the engine's `stagex/<image>:latest` for its dependants: the
- * engine's image of this very input digest is re-tagged so (another tree may have moved
- * `latest`), or, when the engine has none, the canonical layout is loaded back.
+ * A reused build's image must be the engine's `stagex/<image>:latest` (Podman's dependants build
+ * FROM it; on Docker it is what users run): the engine's image of this very input digest is
+ * re-tagged so (another tree may have moved `latest`), or, when the engine has none, loaded back
+ * from the build's layout (the recipe output on Docker, the canonical layout on Podman).
  */
 async function ensureLoaded(run: RunPlan, record: BuildRecord): Promise<void> {
   const pinned = inputTag(record.image, record.inputDigest);
+  const paths = outputPaths(run.outputs, record.inputDigest);
   if (!(await run.engine.hasImage(pinned.name))) {
-    await run.engine.loadImage(layoutTar(outputPaths(run.outputs, record.inputDigest).layout));
-    await run.engine.tag(localTag(record.image), pinned.repo, pinned.tag);
+    if (run.engineInfo.name === 'docker') await loadRecipeOutput(run.engine, paths.stagex, record.image, record.inputDigest);
+    else {
+      await run.engine.loadImage(layoutTar(paths.layout));
+      await run.engine.tag(localTag(record.image), pinned.repo, pinned.tag);
+    }
     run.log('build.loaded', { image: record.image, tag: pinned.name });
   }
   await run.engine.tag(pinned.name, `stagex/${record.image}`, 'latest');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
 }
 
 function keyOf(id: StepId): string {

@@ -10,6 +10,9 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
+import { layoutTar } from '../../canonical/index.ts';
+import { inputTag } from './api-build.ts';
+import type { Engine } from './engine.ts';
 import { BuilderError } from './errors.ts';
 
 /** An OCI export is a few JSON documents and blobs; a path outside `blobs/sha256/` or the top-level files is refused. */
@@ -60,6 +63,21 @@ export async function manifestDigestOf(dir: string, platform: string): Promise<s
     descriptor = matching[0]!;
   }
   throw new BuilderError('BAD_EXPORT', `${dir}: indexes nested deeper than 4`);
+}
+
+/**
+ * Loads the recipe output in `dir` into the engine, as StageX's `IMPORT=1` does, and names it
+ * `stagex/<image>:latest` and `stagex/<image>:in-<input digest>`: users run what they built, and
+ * `verify --image` finds it. The export names itself (index.json's `io.containerd.image.name`).
+ */
+export async function loadRecipeOutput(engine: Engine, dir: string, image: string, inputDigest: string): Promise<void> {
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests?: { annotations?: Record<string, string> }[] };
+  const name = index.manifests?.[0]?.annotations?.['io.containerd.image.name'];
+  if (name === undefined) throw new BuilderError('BAD_EXPORT', `${dir}/index.json: expected the image's name in the annotation io.containerd.image.name, got none`);
+  await engine.loadImage(layoutTar(dir));
+  const pinned = inputTag(image, inputDigest);
+  await engine.tag(name, pinned.repo, pinned.tag);
+  await engine.tag(name, pinned.repo, 'latest');
 }
 
 interface Descriptor {

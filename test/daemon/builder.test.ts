@@ -81,7 +81,7 @@ describe('stagex-node build (demo tree, real engine)', { skip }, () => {
 
   it('streams progress to the terminal: steps and sources', () => {
     assert.match(first.err, /source\.fetched bootstrap-stage0 linux\/amd64 .*mirror=http:\/\/127\.0\.0\.1:\d+\/busybox-static/);
-    assert.match(first.err, /core-hello > \[build \d\/\d\] RUN --network=none/);
+    assert.match(first.err, /core-hello > \[(linux\/amd64 )?build \d\/\d\] RUN --network=none/);
     assert.match(first.err, /build\.built user-greet-doc linux\/amd64/);
   });
 
