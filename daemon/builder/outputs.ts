@@ -1,7 +1,8 @@
 /**
  * Finished builds on disk, by input digest (issue 5, "resume, never redo"):
  * `<outputs>/<inputDigest>/oci/` is the canonical OCI layout (DESIGN section 3) and
- * `<outputs>/<inputDigest>/build.json` the record of the build. The record is written last and
+ * `<outputs>/<inputDigest>/build.json` the record of the build (and, on a node that signs
+ * offline, `statement.json` the payload waiting for a signature: daemon/signer/waiting.ts). The record is written last and
  * atomically, so a build counts as done only once both are complete; a layout without a record
  * (a crash in between) is removed and built again.
  */
@@ -27,11 +28,12 @@ const recordSchema = z.strictObject({
 export type BuildRecord = z.output<typeof recordSchema>;
 
 const RECORD = 'build.json';
+const STATEMENT = 'statement.json';
 
 /** Where one build's files go. */
-export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; record: string } {
+export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; record: string; statement: string } {
   const dir = join(outputs, inputDigest);
-  return { dir, layout: join(dir, 'oci'), record: join(dir, RECORD) };
+  return { dir, layout: join(dir, 'oci'), record: join(dir, RECORD), statement: join(dir, STATEMENT) };
 }
 
 /**
