@@ -4,7 +4,7 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCommandSigner, MAX_SIGNER_STDOUT } from '../../../daemon/signer/command.ts';
 import { SignerError } from '../../../daemon/signer/errors.ts';
@@ -12,6 +12,9 @@ import { preAuthEncoding, signEnvelope, verifyEnvelope } from '../../../protocol
 import { createVerifier, verifyReference } from '../../../protocol/ed25519.ts';
 import { createSeedSigner, decodePrivateKeyPem, keyidOf } from '../../../protocol/keys.ts';
 import { PAYLOAD_TYPE } from '../../../protocol/statement.ts';
+import { toHex } from '../../../protocol/encoding.ts';
+import { hex64 } from '../../helpers/fixtures.ts';
+import { sx } from '../../helpers/cli.ts';
 import { noOpenssl, opensslKey, opensslSignCommand } from '../../helpers/openssl.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -102,3 +105,37 @@ describe('createCommandSigner', { skip: noOpenssl }, () => {
     assert.throws(() => createCommandSigner({ command: [raw, key.file], publicKey: new Uint8Array(32) }), { code: 'BAD_KEY' });
   });
 });
+
+describe('a node whose config names a signing command', { skip: noOpenssl }, () => {
+  const dir = tempDir('stagex-command-node');
+  let config: string;
+  let key: Awaited<ReturnType<typeof opensslKey>>;
+  const useCommand = async (command: string[]) => {
+    const { signingKey, ...json } = JSON.parse(await readFile(config, 'utf8'));
+    const publicKey = toHex(key.publicKey);
+    await writeFile(config, JSON.stringify({ ...json, signer: { command, publicKey, timeoutSeconds: 10 }, trust: { threshold: 1, keys: [{ name: 'cara', publicKey }] }, api: { listen: join(dir, 'no-daemon.sock') } }));
+  };
+  const attest = (digest: string) => sx('-c', config, 'attest', '--image', 'core-hello', '--input-digest', hex64('input'), '--digest', digest, '--json');
+  const votes = async () => JSON.parse((await sx('-c', config, 'query', '--key', 'cara', '--json')).out).votes as { digest: string }[];
+
+  before(async () => {
+    key = await opensslKey(dir, 'card');
+    const init = await sx('init', join(dir, 'cara'), '--name', 'cara', '--json');
+    assert.equal(init.code, 0, init.err);
+    config = JSON.parse(init.out).config;
+  });
+
+  it('stores nothing when the command fails (exit 3)', async () => {
+    await useCommand(['sh', '-c', 'cat >/dev/null; exit 1']);
+    assert.equal((await attest(hex64('a'))).code, 3);
+    assert.deepEqual(await votes(), []);
+  });
+  it('attests through OpenSSL: `keys` names the command\'s key and the vote is stored', async () => {
+    await useCommand([await opensslSignCommand(dir), key.file]);
+    const result = await attest(hex64('b'));
+    assert.equal(result.code, 0, result.err);
+    assert.equal(JSON.parse((await sx('-c', config, 'keys', '--json')).out).own.publicKey, toHex(key.publicKey));
+    assert.deepEqual((await votes()).map((v) => v.digest), [hex64('b')]);
+  });
+});
+

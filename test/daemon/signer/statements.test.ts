@@ -8,7 +8,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, type Io } from '../../../daemon/cli.ts';
+import { sx } from '../../helpers/cli.ts';
 import { createAttestor } from '../../../daemon/builder/attestor.ts';
 import { outputPaths, writeRecord, type BuildRecord } from '../../../daemon/builder/outputs.ts';
 import { loadContext, type NodeContext } from '../../../daemon/context.ts';
@@ -21,14 +21,6 @@ import { hex64 } from '../../helpers/fixtures.ts';
 import { noOpenssl, opensslKey, opensslSign } from '../../helpers/openssl.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { fakePackage } from '../../helpers/tree.ts';
-
-async function sx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => { out += t + '\n'; }, err: (t) => { err += t + '\n'; } };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
 
 interface Exported { name: string; image: string; pae: string; sig: string }
 interface Outcome { file: string; result: string; code?: string }
