@@ -5,7 +5,8 @@
  * them like any import (through the running daemon, so they are gossiped, or into the store).
  */
 import type { Command } from 'commander';
-import { EXIT, type CommandEnv } from './env.ts';
+import type { CommandEnv } from './env.ts';
+import { reportImport } from './import.ts';
 import { answerQuery, type QueryAnswer } from '../answers.ts';
 import { identityKey } from '../../protocol/attestation.ts';
 import { daemonQuery, daemonRunning, daemonSubmit } from '../client.ts';
@@ -53,15 +54,7 @@ export function registerStatements(program: Command, env: CommandEnv): void {
       const outcomes = await daemonRunning(listen)
         ? await importSignatures(dir, outputs, context.signer, daemonSubmit(listen))
         : await withStore(context, (store) => importSignatures(dir, outputs, context.signer, storeSubmit(store, context.policy)));
-      const failed = outcomes.filter((o) => o.result === 'error').length;
-      if (failed > 0) env.setExit(EXIT.pending);
-      if (options.json) {
-        env.io.out(JSON.stringify({ outcomes }));
-        return;
-      }
-      env.io.out(table(['RESULT', 'FILE', 'DETAIL'], outcomes.map((o) => [o.result === 'error' ? o.code : o.result, o.file, o.result === 'error' ? o.error : o.hash])));
-      const count = (r: string) => outcomes.filter((o) => o.result === r).length;
-      env.io.out(`${count('added')} added, ${count('present')} already present, ${failed} failed`);
+      reportImport(env, outcomes, options.json === true);
     });
 }
 
