@@ -14,7 +14,7 @@ import { callApi } from '../daemon/client.ts';
 import { makeCluster, startMember, status, stopMember, until } from '../scripts/local-network.ts';
 import { envelopeBytes, hex64 } from '../test/helpers/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createSeedSigner, decodePrivateKeyPem, type Signer } from '../protocol/keys.ts';
+import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../protocol/keys.ts';
 import { readKeyFile } from '../daemon/keyfile.ts';
 import { envelopeHash } from '../protocol/dsse.ts';
 
@@ -44,7 +44,7 @@ for (const seed of seeds) {
   const random = prng(seed);
   const bootstrapOf = (i: number, n: number) => [...new Set([(i + 1) % n, Math.floor(random() * n), Math.floor(random() * n)])];
   const members = await makeCluster(tempDir('stagex-prop'), Array.from({ length: daemons }, (_, i) => `d${i}`), 1, { networkId: 'prop', bootstrapOf });
-  const signers: Signer[] = await Promise.all(members.map(async (m) => createSeedSigner(decodePrivateKeyPem(await readKeyFile(join(m.dir, 'signing-key.pem')), m.name))));
+  const signers: SeedSigner[] = await Promise.all(members.map(async (m) => createSeedSigner(decodePrivateKeyPem(await readKeyFile(join(m.dir, 'signing-key.pem')), m.name))));
   members.forEach((m) => startMember(m, ['--log-level', 'debug']));
   try {
     await until('every daemon has peers', async () => (await Promise.all(members.map(status))).every((s) => s?.peers >= 2), 120_000);

@@ -16,7 +16,7 @@ import { createSeedSigner } from '../protocol/keys.ts';
 const count = Number(process.argv[2] ?? 10_000);
 const signer = createSeedSigner(randomBytes(32));
 const messages = Array.from({ length: count }, () => randomBytes(1024));
-const signatures = messages.map((m) => signer.sign(m));
+const signatures = messages.map((m) => signer.signNow(m));
 const keyObject = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), signer.publicKey]), format: 'der', type: 'spki' });
 const fast = createVerifier(signer.publicKey);
 const identityR = signatures.slice(0, Math.min(count, 1000)).map((s) => Uint8Array.of(1, ...new Uint8Array(31), ...s.subarray(32)));

@@ -1,7 +1,8 @@
 /**
  * The `stagex-node` command line (DESIGN section 8). Each command lives in daemon/commands/;
  * this file wires them, the shared options, error reporting and exit codes:
- * 0 ok (verify: trusted), 1 (verify: pending or unknown; import: some files failed),
+ * 0 ok (verify: trusted), 1 (verify: pending or unknown; import: some files failed; build:
+ * something waits for quorum or for an offline signature),
  * 2 (verify: conflict), 3 an error (bad config, bad input, I/O), 64 bad usage.
  */
 import { Command, CommanderError } from 'commander';
@@ -28,6 +29,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   start: async () => (await import('./commands/start.ts')).registerStart,
   plan: async () => (await import('./commands/plan.ts')).registerPlan,
   build: async () => (await import('./commands/build.ts')).registerBuild,
+  statements: async () => (await import('./commands/statements.ts')).registerStatements,
 };
 /** Commands registered by another command's module. */
 const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start' };

@@ -42,15 +42,40 @@ const apiSchema = z.strictObject({
   listen: z.string().regex(/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$|^\//, 'expected a loopback host:port (127.0.0.1:7780) or an absolute unix socket path').default('127.0.0.1:7780'),
 });
 
+/**
+ * A signer other than a key file (DESIGN section 4): an external command (`command`, run
+ * without a shell, PAE bytes on stdin, the signature on stdout) or none online (`offline`:
+ * statements wait for `stagex-node statements export`). Exactly one of the two.
+ */
+const signerSchema = z.strictObject({
+  command: z.array(z.string().min(1, 'expected a non-empty argument')).min(1, 'expected [argv0, arg, ...]').optional(),
+  offline: z.literal(true, 'expected true').optional(),
+  publicKey: hex(32),
+  timeoutSeconds: z.number().positive('expected seconds > 0').max(86_400, 'expected at most 86400 seconds').optional(),
+}).superRefine((signer, context) => {
+  if ((signer.command === undefined) === (signer.offline === undefined)) {
+    context.addIssue({ code: 'custom', path: [], message: 'expected exactly one of command: [argv0, ...] or offline: true' });
+  }
+  if (signer.offline && signer.timeoutSeconds !== undefined) {
+    context.addIssue({ code: 'custom', path: ['timeoutSeconds'], message: 'expected no timeoutSeconds with offline: true (nothing runs)' });
+  }
+});
+export type SignerConfig = z.output<typeof signerSchema>;
+
 export const configSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, dot, underscore or dash'),
   networkId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'expected 1-64 lowercase letters, digits or dashes'),
-  signingKey: z.string().min(1),
+  signingKey: z.string().min(1).optional(),
+  signer: signerSchema.optional(),
   trust: trustSchema,
   store: z.string().min(1).default('store'),
   network: networkSchema.default(networkSchema.parse({})),
   builder: builderSchema.default(builderSchema.parse({})),
   api: apiSchema.default(apiSchema.parse({})),
+}).superRefine((config, context) => {
+  if ((config.signingKey === undefined) === (config.signer === undefined)) {
+    context.addIssue({ code: 'custom', path: config.signer === undefined ? ['signingKey'] : ['signer'], message: 'expected exactly one of signingKey (a key file) or signer (a command, or offline)' });
+  }
 });
 export type ConfigFile = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema> & { file: string; dir: string };
@@ -73,6 +98,11 @@ export async function loadConfig(file: string): Promise<Config> {
   return parseConfig(json, path);
 }
 
+/** A program with a slash is a path, taken from the config's directory; without one, it is looked up on PATH. */
+function programAt(dir: string, program: string): string {
+  return program.includes('/') ? resolve(dir, program) : program;
+}
+
 /** Validates a parsed config object; paths in it are resolved against the file's directory. */
 export function parseConfig(json: unknown, path: string): Config {
   const parsed = configSchema.safeParse(withoutComments(json));
@@ -87,7 +117,8 @@ export function parseConfig(json: unknown, path: string): Config {
     ...config,
     file: path,
     dir,
-    signingKey: at(config.signingKey),
+    ...(config.signingKey === undefined ? {} : { signingKey: at(config.signingKey) }),
+    ...(config.signer?.command === undefined ? {} : { signer: { ...config.signer, command: [programAt(dir, config.signer.command[0]!), ...config.signer.command.slice(1)] } }),
     store: at(config.store),
     network: { ...config.network, identityKey: at(config.network.identityKey) },
     builder: { ...config.builder, tree: at(config.builder.tree), cache: at(config.builder.cache), outputs: at(config.builder.outputs), ...(config.builder.pins === undefined ? {} : { pins: at(config.builder.pins) }) },

@@ -1,15 +1,15 @@
 /**
  * Everything a command needs from a config: the validated config, the compiled trust policy,
- * the node's signer and, on demand, the store. Config and key errors surface before anything
+ * the node's signer (or offline key) and, on demand, the store. Config and key errors surface before anything
  * is opened.
  */
 import { fromHex } from '../protocol/encoding.ts';
-import type { Signer } from '../protocol/keys.ts';
+import type { OfflineKey, Signer } from '../protocol/keys.ts';
 import { compileTrust, type TrustPolicy, type TrustPolicyInput } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
 import { loadConfig, type Config } from './config.ts';
 import { DaemonError } from './errors.ts';
-import { loadSigningKey } from './keyfile.ts';
+import { loadSigner } from './signer/load.ts';
 import { StagexError } from '../protocol/errors.ts';
 
 export interface NodeContext {
@@ -17,12 +17,13 @@ export interface NodeContext {
   policy: TrustPolicy;
   /** What `policy` was compiled from: verification workers compile their own copy. */
   trust: TrustPolicyInput;
-  signer: Signer;
+  /** The node's key: a signer (key file or command), or an offline key whose statements wait. */
+  signer: Signer | OfflineKey;
 }
 
 export async function loadContext(configFile: string): Promise<NodeContext> {
   const config = await loadConfig(configFile);
-  const signer = await loadSigningKey(config.signingKey);
+  const signer = await loadSigner(config);
   let policy: TrustPolicy;
   let trust: TrustPolicyInput;
   try {

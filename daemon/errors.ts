@@ -9,7 +9,9 @@ export type DaemonErrorCode =
   | 'EXISTS'
   | 'USAGE'
   | 'NOT_FOUND'
-  | 'BAD_TREE';
+  | 'BAD_TREE'
+  /** Signing asked of a node whose key is offline (config signer.offline). */
+  | 'OFFLINE';
 
 export class DaemonError extends StagexError<DaemonErrorCode> {
   constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {

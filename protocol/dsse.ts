@@ -28,14 +28,23 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8
   return new Uint8Array(Buffer.concat([head, type, middle, payload]));
 }
 
-/** Signs payload bytes with each signer; keyid is the signer's own (sha256 of its public key). */
-export function signEnvelope(payloadType: string, payload: Uint8Array, signers: readonly Signer[]): Envelope {
+/** One signature over the PAE of a payload, by the key `keyid` names. */
+export interface Signature {
+  keyid: string;
+  sig: Uint8Array;
+}
+
+/** Assembles an envelope from payload bytes and signatures made over their PAE (here or elsewhere). */
+export function envelopeOf(payloadType: string, payload: Uint8Array, signatures: readonly Signature[]): Envelope {
+  return { payloadType, payload: toBase64(payload), signatures: signatures.map((s) => ({ keyid: s.keyid, sig: toBase64(s.sig) })) };
+}
+
+/** Signs payload bytes with each signer, one after another; keyid is the signer's own (sha256 of its public key). */
+export async function signEnvelope(payloadType: string, payload: Uint8Array, signers: readonly Signer[]): Promise<Envelope> {
   const pae = preAuthEncoding(payloadType, payload);
-  return {
-    payloadType,
-    payload: toBase64(payload),
-    signatures: signers.map((signer) => ({ keyid: signer.keyid, sig: toBase64(signer.sign(pae)) })),
-  };
+  const signatures: Signature[] = [];
+  for (const signer of signers) signatures.push({ keyid: signer.keyid, sig: await signer.sign(pae) });
+  return envelopeOf(payloadType, payload, signatures);
 }
 
 /** The bytes that go on the wire and into the store, and whose sha256 names the envelope. */

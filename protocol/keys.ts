@@ -13,7 +13,8 @@ ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(createHash('sha512').
 
 /**
  * Signs PAE bytes (DESIGN section 4). A 0600 seed file by default (createSeedSigner); an
- * external signer (smart card, gpg-agent) or offline signing implements the same interface.
+ * external command (smart card, gpg-agent: daemon/signer/command.ts) implements the same
+ * interface. Asynchronous because a card may wait seconds for a touch.
  */
 export interface Signer {
   /** The raw 32-byte ed25519 public key. */
@@ -21,7 +22,23 @@ export interface Signer {
   /** keyidOf(publicKey). */
   readonly keyid: string;
   /** The 64-byte ed25519 signature of `message`. */
-  sign(message: Uint8Array): Uint8Array;
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A signer whose seed is in this process: it can also sign synchronously (pure code, tests). */
+export interface SeedSigner extends Signer {
+  signNow(message: Uint8Array): Uint8Array;
+}
+
+/**
+ * A key whose signatures are made on another machine (offline signing, DESIGN section 4):
+ * statements wait to be exported, signed there and imported. It has no sign method, so no
+ * code path can mistake it for a signer.
+ */
+export interface OfflineKey {
+  readonly publicKey: Uint8Array;
+  readonly keyid: string;
+  readonly offline: true;
 }
 
 /** 32 random bytes from the system's CSPRNG: an RFC 8032 private key (seed). */
@@ -40,11 +57,12 @@ export function keyidOf(publicKey: Uint8Array): string {
 }
 
 /** A signer holding the seed in memory (its own copy). */
-export function createSeedSigner(seed: Uint8Array): Signer {
+export function createSeedSigner(seed: Uint8Array): SeedSigner {
   checkSeed(seed);
   const secret = Uint8Array.from(seed);
   const publicKey = ed.getPublicKey(secret);
-  return { publicKey, keyid: keyidOf(publicKey), sign: (message) => ed.sign(message, secret) };
+  const signNow = (message: Uint8Array) => ed.sign(message, secret);
+  return { publicKey, keyid: keyidOf(publicKey), signNow, sign: async (message) => signNow(message) };
 }
 
 function checkSeed(seed: Uint8Array): void {

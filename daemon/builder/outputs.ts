@@ -1,7 +1,9 @@
 /**
  * Finished builds on disk, by input digest (issue 5, "resume, never redo"):
  * `<outputs>/<inputDigest>/oci/` is the canonical OCI layout (DESIGN section 3), `stagex/` the
- * release recipe's own OCI output (Docker) and `build.json` the record of the build. The record is written last and
+ * release recipe's own OCI output (Docker), `build.json` the record of the build (and, on a node
+ * that signs offline, `statement.json` the payload waiting for a signature: daemon/signer/waiting.ts).
+ * The record is written last and
  * atomically, so a build counts as done only once both are complete; a layout without a record
  * (a crash in between) is removed and built again.
  */
@@ -34,14 +36,16 @@ const recordSchema = z.strictObject({
 export type BuildRecord = z.output<typeof recordSchema>;
 
 const RECORD = 'build.json';
+const STATEMENT = 'statement.json';
 
 /**
  * Where one build's files go: `oci/` the canonical layout, `stagex/` the release recipe's OCI
- * output (Docker; what dependants build from), `work/` the context and export while it builds.
+ * output (Docker; what dependants build from), `work/` the context and export while it builds,
+ * `statement.json` a statement waiting for an offline signature.
  */
-export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; stagex: string; work: string; record: string } {
+export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; stagex: string; work: string; record: string; statement: string } {
   const dir = join(outputs, inputDigest);
-  return { dir, layout: join(dir, 'oci'), stagex: join(dir, 'stagex'), work: join(dir, 'work'), record: join(dir, RECORD) };
+  return { dir, layout: join(dir, 'oci'), stagex: join(dir, 'stagex'), work: join(dir, 'work'), record: join(dir, RECORD), statement: join(dir, STATEMENT) };
 }
 
 /**

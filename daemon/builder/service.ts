@@ -46,6 +46,7 @@ export function startBuilder(init: BuilderInit): RunningBuilder {
       const count = (status: string) => result.outcomes.filter((o) => o.outcome.status === status).length;
       const waiting = count('waiting');
       log('builder.run', { built: count('built'), reused: count('reused'), failed: count('failed'), blocked: count('blocked'), waiting });
+      if (attestor.unsigned.size > 0) log('builder.unsigned', { statements: attestor.unsigned.size, next: 'stagex-node statements export <dir>; sign the .pae files offline; stagex-node statements import <dir>' }, 'warn');
       if (waiting === 0 || abort.signal.aborted) return result;
       await Promise.race([arrived, new Promise((resolve) => abort.signal.addEventListener('abort', resolve, { once: true }))]);
       if (abort.signal.aborted) return result;

@@ -2,7 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
-import { signAttestation } from '../attest.ts';
+import { signAttestation, statementPayload } from '../attest.ts';
+import { onlineSigner } from '../signer/load.ts';
 import { storeSubmit } from '../ingest.ts';
 import { daemonRunning, daemonSubmit } from '../client.ts';
 import { loadContext, withStore } from '../context.ts';
@@ -66,7 +67,7 @@ export function registerAttest(program: Command, env: CommandEnv): void {
         finishedOn: new Date().toISOString(),
       };
       const context = await loadContext(configPath(command));
-      const bytes = signAttestation(context, { ...facts, builderId: `stagex-node:${context.config.name}` });
+      const bytes = await signAttestation(onlineSigner(context.signer, 'attest'), statementPayload({ ...facts, builderId: `stagex-node:${context.config.name}` }));
       const { listen } = context.config.api;
       const { hash } = await daemonRunning(listen)
         ? await daemonSubmit(listen)(bytes, 'attestation')

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
 import { answerQuery, type QueryAnswer, type QueryParams } from '../answers.ts';
 import { createAttestor } from '../builder/attestor.ts';
+import type { WaitingStatement } from '../signer/waiting.ts';
 import { machineFacts } from '../builder/machine.ts';
 import { checkedEngine, planRun } from '../builder/prepare.ts';
 import { runPlan, type RunResult } from '../builder/scheduler.ts';
@@ -45,32 +46,39 @@ export function registerBuild(program: Command, env: CommandEnv): void {
       const machine = await machineFacts(engineInfo);
       const log = terminalLog(env, options.verbose === true);
       const { listen } = context.config.api;
-      const run = (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => runPlan({
-        ...prepared, engine, engineInfo, log, socketPath: context.config.builder.socket,
-        cache: context.config.builder.cache, outputs: context.config.builder.outputs, noCache: context.config.builder.noCache,
-        attestor: createAttestor({ context, tree: prepared.tree, submit, query, machine }),
-      });
-      const result = await daemonRunning(listen)
+      const run = async (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => {
+        const attestor = createAttestor({ context, tree: prepared.tree, submit, query, machine });
+        const result = await runPlan({
+          ...prepared, engine, engineInfo, log, attestor, socketPath: context.config.builder.socket,
+          cache: context.config.builder.cache, outputs: context.config.builder.outputs, noCache: context.config.builder.noCache,
+        });
+        return { result, unsigned: [...attestor.unsigned.values()] };
+      };
+      const { result, unsigned } = await daemonRunning(listen)
         ? await run(daemonSubmit(listen), (params) => daemonQuery(listen, params))
         : await withStore(context, (store) => run(storeSubmit(store, context.policy), (params) => answerQuery(store, context.policy, params)));
-      report(env, result, options.json === true);
+      report(env, result, unsigned, options.json === true);
     });
 }
 
-function report(env: CommandEnv, result: RunResult, json: boolean): void {
+/** Builds whose statement waits for an offline signature count as waiting (exit 1), not failed. */
+function report(env: CommandEnv, result: RunResult, unsigned: readonly WaitingStatement[], json: boolean): void {
+  const waitsForSignature = new Set(unsigned.map((s) => s.inputDigest));
   const rows = result.outcomes.map(({ step, outcome }) => ({
     image: step.image,
     platform: step.platform,
     inputDigest: step.inputDigest,
     ...outcome,
+    ...(waitsForSignature.has(step.inputDigest) ? { unsigned: true } : {}),
   }));
-  if (json) env.io.out(JSON.stringify({ images: rows }));
+  if (json) env.io.out(JSON.stringify({ images: rows, unsigned: unsigned.length }));
   else {
-    env.io.out(table(['IMAGE', 'PLATFORM', 'RESULT', 'DIGEST / REASON'], rows.map((r) => [r.image, r.platform, r.status, 'reason' in r ? r.reason : short(r.digest)])));
+    env.io.out(table(['IMAGE', 'PLATFORM', 'RESULT', 'DIGEST / REASON'], rows.map((r) => [r.image, r.platform, `${r.status}${'unsigned' in r ? ' (unsigned)' : ''}`, 'reason' in r ? r.reason : short(r.digest)])));
+    if (unsigned.length > 0) env.io.out(`${unsigned.length} statement(s) wait for offline signing: stagex-node statements export <dir>, sign the .pae files elsewhere, then stagex-node statements import <dir>`);
   }
   const statuses = new Set(rows.map((r) => r.status));
   if (statuses.has('failed') || statuses.has('blocked')) env.setExit(EXIT.error);
-  else if (statuses.has('waiting')) env.setExit(EXIT.pending);
+  else if (statuses.has('waiting') || unsigned.length > 0) env.setExit(EXIT.pending);
 }
 
 /** Progress for people: one line per event on stderr; build output lines only when verbose. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
-import { importFiles, storeSubmit } from '../ingest.ts';
+import { importFiles, storeSubmit, type ImportOutcome } from '../ingest.ts';
 import { daemonRunning, daemonSubmit } from '../client.ts';
 import { table } from '../format.ts';
 import { configPath } from './args.ts';
@@ -19,14 +19,19 @@ export function registerImport(program: Command, env: CommandEnv): void {
       const outcomes = await daemonRunning(listen)
         ? await importFiles(paths, daemonSubmit(listen))
         : await withStore(context, (store) => importFiles(paths, storeSubmit(store, context.policy)));
-      const failed = outcomes.filter((o) => o.result === 'error').length;
-      if (failed > 0) env.setExit(EXIT.pending);
-      if (options.json) {
-        env.io.out(JSON.stringify({ outcomes }));
-        return;
-      }
-      env.io.out(table(['RESULT', 'FILE', 'DETAIL'], outcomes.map((o) => [o.result, o.file, o.result === 'error' ? o.error : o.hash])));
-      const count = (r: string) => outcomes.filter((o) => o.result === r).length;
-      env.io.out(`${count('added')} added, ${count('present')} already present, ${failed} failed`);
+      reportImport(env, outcomes, options.json === true);
     });
+}
+
+/** One row per file (the error code in place of the result when it failed), counts, and exit 1 when any failed. */
+export function reportImport(env: CommandEnv, outcomes: readonly ImportOutcome[], json: boolean): void {
+  const failed = outcomes.filter((o) => o.result === 'error').length;
+  if (failed > 0) env.setExit(EXIT.pending);
+  if (json) {
+    env.io.out(JSON.stringify({ outcomes }));
+    return;
+  }
+  env.io.out(table(['RESULT', 'FILE', 'DETAIL'], outcomes.map((o) => [o.result === 'error' ? o.code : o.result, o.file, o.result === 'error' ? o.error : o.hash])));
+  const count = (r: string) => outcomes.filter((o) => o.result === r).length;
+  env.io.out(`${count('added')} added, ${count('present')} already present, ${failed} failed`);
 }

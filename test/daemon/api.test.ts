@@ -9,6 +9,7 @@ import { callApi } from '../../daemon/client.ts';
 import { hex64, signer, envelopeBytes } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { encodeEnvelope, signEnvelope } from '../../protocol/dsse.ts';
+import { onlineSigner } from '../../daemon/signer/load.ts';
 import { buildStatement, PAYLOAD_TYPE } from '../../protocol/statement.ts';
 import { facts } from '../helpers/fixtures.ts';
 import { AttestationStore } from '../../store/store.ts';
@@ -41,10 +42,10 @@ describe('local API of a running node', () => {
     const reply = await callApi(api, 'POST', path, body);
     return { status: reply!.status, json: JSON.parse(reply!.body) };
   };
-  const ownEnvelope = (digest: string) => encodeEnvelope(signEnvelope(PAYLOAD_TYPE, new Uint8Array(Buffer.from(JSON.stringify(buildStatement(facts({ digest }))))), [own.signer]));
+  const ownEnvelope = async (digest: string) => encodeEnvelope(await signEnvelope(PAYLOAD_TYPE, new Uint8Array(Buffer.from(JSON.stringify(buildStatement(facts({ digest }))))), [onlineSigner(own.signer, 'test')]));
 
   it('accepts an envelope by a trusted key once, then answers queries and verify', async () => {
-    const bytes = ownEnvelope(hex64('d1'));
+    const bytes = await ownEnvelope(hex64('d1'));
     assert.deepEqual((await post('/envelopes', bytes)).json.result, 'added');
     assert.deepEqual((await post('/envelopes', bytes)).json.result, 'present');
     const q = await get('/query?image=core-busybox');

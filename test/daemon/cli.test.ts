@@ -2,18 +2,9 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, type Io } from '../../daemon/cli.ts';
+import { sx } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hex64 } from '../helpers/fixtures.ts';
-
-/** Runs the CLI in-process and captures what it prints. */
-async function sx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => { out += t + '\n'; }, err: (t) => { err += t + '\n'; } };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
 
 async function node(dir: string, name: string): Promise<{ config: string; publicKey: string }> {
   const result = await sx('init', join(dir, name), '--name', name, '--json');

@@ -30,7 +30,7 @@ describe('parseConfig', () => {
   });
   it('documents every field of the schema', () => {
     const text = readFileSync(examplePath, 'utf8');
-    for (const field of ['name', 'networkId', 'signingKey', 'threshold', 'keys', 'revoked', 'store', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
+    for (const field of ['name', 'networkId', 'signingKey', 'signer', 'signer.command', 'signer.offline', 'signer.publicKey', 'signer.timeoutSeconds', 'threshold', 'keys', 'revoked', 'store', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
       assert.match(text, new RegExp(`"//${field}"`), `config.example.json has no "//${field}" comment`);
     }
   });
@@ -55,5 +55,44 @@ describe('parseConfig', () => {
   });
   it('refuses a non-loopback API address', () => {
     assert.match(problems({ ...example, api: { listen: '0.0.0.0:7780' } }), /api\.listen/);
+  });
+
+  describe('signer', () => {
+    const { signingKey, ...keyless } = example;
+    const publicKey = example.trust.keys[0].publicKey;
+    const codeOf = (json: unknown) => {
+      try {
+        parseConfig(json, '/etc/stagex/config.json');
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+      return undefined;
+    };
+    it('takes a signing command, its program resolved beside the config when it has a slash', () => {
+      const config = parseConfig({ ...keyless, signer: { command: ['bin/card-sign', '--slot', '9c'], publicKey, timeoutSeconds: 120 } }, '/etc/stagex/config.json');
+      assert.deepEqual(config.signer?.command, ['/etc/stagex/bin/card-sign', '--slot', '9c']);
+      assert.equal(config.signer?.timeoutSeconds, 120);
+      assert.equal(config.signingKey, undefined);
+      assert.deepEqual(parseConfig({ ...keyless, signer: { command: ['gpg-sign'], publicKey } }, '/x/config.json').signer?.command, ['gpg-sign']);
+    });
+    it('takes an offline signer', () => {
+      assert.equal(parseConfig({ ...keyless, signer: { offline: true, publicKey } }, '/x/config.json').signer?.offline, true);
+    });
+    for (const [what, json] of [
+      ['neither signingKey nor signer', keyless],
+      ['both signingKey and signer', { ...example, signer: { offline: true, publicKey } }],
+      ['a signer with both command and offline', { ...keyless, signer: { command: ['x'], offline: true, publicKey } }],
+      ['a signer with neither command nor offline', { ...keyless, signer: { publicKey } }],
+      ['an empty command', { ...keyless, signer: { command: [], publicKey } }],
+      ['offline: false', { ...keyless, signer: { offline: false, publicKey } }],
+      ['a timeout with offline', { ...keyless, signer: { offline: true, publicKey, timeoutSeconds: 5 } }],
+      ['a zero timeout', { ...keyless, signer: { command: ['x'], publicKey, timeoutSeconds: 0 } }],
+      ['a public key that is not 64 hex', { ...keyless, signer: { offline: true, publicKey: 'ABC' } }],
+      ['an unknown signer field', { ...keyless, signer: { offline: true, publicKey, pin: '1234' } }],
+    ] as const) {
+      it(`refuses ${what} (BAD_CONFIG)`, () => {
+        assert.equal(codeOf(json), 'BAD_CONFIG');
+      });
+    }
   });
 });

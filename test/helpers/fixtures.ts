@@ -1,16 +1,16 @@
 /** Shared test fixtures: deterministic keys, policies and signed attestations. */
 import { createHash } from 'node:crypto';
-import { encodeEnvelope, signEnvelope } from '../../protocol/dsse.ts';
-import { createSeedSigner, type Signer } from '../../protocol/keys.ts';
+import { encodeEnvelope, envelopeOf, preAuthEncoding, type Envelope } from '../../protocol/dsse.ts';
+import { createSeedSigner, type SeedSigner, type Signer } from '../../protocol/keys.ts';
 import { buildStatement, PAYLOAD_TYPE, type BuildFacts } from '../../protocol/statement.ts';
 import { compileTrust, type TrustPolicy } from '../../protocol/trust.ts';
 
 /** A deterministic signer per index, so failures reproduce. */
-export function signer(index: number): Signer {
+export function signer(index: number): SeedSigner {
   return createSeedSigner(new Uint8Array(createHash('sha256').update(`test key ${index}`).digest()));
 }
 
-export function signers(count: number): Signer[] {
+export function signers(count: number): SeedSigner[] {
   return Array.from({ length: count }, (_, i) => signer(i));
 }
 
@@ -45,8 +45,14 @@ export function facts(overrides: Partial<BuildFacts> = {}): BuildFacts {
   };
 }
 
+/** An envelope signed at once by in-memory keys (signEnvelope is the asynchronous path every signer takes). */
+export function envelopeNow(payloadType: string, payload: Uint8Array, by: readonly SeedSigner[]): Envelope {
+  const pae = preAuthEncoding(payloadType, payload);
+  return envelopeOf(payloadType, payload, by.map((s) => ({ keyid: s.keyid, sig: s.signNow(pae) })));
+}
+
 /** Envelope bytes of a statement signed by `by`. */
-export function envelopeBytes(by: Signer | readonly Signer[], overrides: Partial<BuildFacts> = {}): Uint8Array {
+export function envelopeBytes(by: SeedSigner | readonly SeedSigner[], overrides: Partial<BuildFacts> = {}): Uint8Array {
   const payload = new Uint8Array(Buffer.from(JSON.stringify(buildStatement(facts(overrides)))));
-  return encodeEnvelope(signEnvelope(PAYLOAD_TYPE, payload, Array.isArray(by) ? by : [by as Signer]));
+  return encodeEnvelope(envelopeNow(PAYLOAD_TYPE, payload, Array.isArray(by) ? by : [by as SeedSigner]));
 }

@@ -4,7 +4,7 @@ import { encodeEnvelope, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnv
 import { createVerifier } from '../../protocol/ed25519.ts';
 import { toBase64 } from '../../protocol/encoding.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { signer } from '../helpers/fixtures.ts';
+import { envelopeNow, signer } from '../helpers/fixtures.ts';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const known = (...signers: ReturnType<typeof signer>[]) => new Map<string, KnownKey>(signers.map((s) => [s.keyid, { keyid: s.keyid, verify: createVerifier(s.publicKey) }]));
@@ -29,10 +29,21 @@ describe('preAuthEncoding', () => {
   });
 });
 
+describe('signEnvelope', () => {
+  it('signs the PAE through each signer\'s asynchronous sign, in order, and assembles what an in-memory key signs at once', async () => {
+    const seen: Uint8Array[] = [];
+    const alice = signer(1);
+    const watched = { publicKey: alice.publicKey, keyid: alice.keyid, sign: async (m: Uint8Array) => (seen.push(m), alice.signNow(m)) };
+    const envelope = await signEnvelope(TYPE, bytes('hello world'), [watched, signer(2)]);
+    assert.deepEqual(seen, [preAuthEncoding(TYPE, bytes('hello world'))]);
+    assert.deepEqual(envelope, envelopeNow(TYPE, bytes('hello world'), [alice, signer(2)]));
+  });
+});
+
 describe('verifyEnvelope', () => {
   const alice = signer(1);
   const bob = signer(2);
-  const envelope = signEnvelope(TYPE, bytes('hello world'), [alice]);
+  const envelope = envelopeNow(TYPE, bytes('hello world'), [alice]);
 
   it('returns the exact payload bytes and the signer keyid', () => {
     const verified = verifyEnvelope(envelope, known(alice, bob), TYPE, 'test');
@@ -41,7 +52,7 @@ describe('verifyEnvelope', () => {
   });
   it('accepts URL-safe, unpadded base64 as well as standard base64', () => {
     const payload = bytes('??>>~~~');
-    const standard = signEnvelope(TYPE, payload, [alice]);
+    const standard = envelopeNow(TYPE, payload, [alice]);
     const urlSafe = {
       ...standard,
       payload: Buffer.from(payload).toString('base64url'),
@@ -58,7 +69,7 @@ describe('verifyEnvelope', () => {
     assert.equal(codeOf(() => verifyEnvelope(forged, known(alice), TYPE, 'test')), 'BAD_SIGNATURE');
   });
   it('rejects a signature under a different payload type', () => {
-    const other = signEnvelope('application/other', bytes('hello world'), [alice]);
+    const other = envelopeNow('application/other', bytes('hello world'), [alice]);
     assert.equal(codeOf(() => verifyEnvelope({ ...other, payloadType: TYPE }, known(alice), TYPE, 'test')), 'BAD_SIGNATURE');
   });
   it('rejects an unexpected payload type before checking signatures', () => {
@@ -80,7 +91,7 @@ describe('verifyEnvelope', () => {
     assert.deepEqual(verifyEnvelope(twice, known(alice), TYPE, 'test').keyids, [alice.keyid]);
   });
   it('keeps the valid signatures of a co-signed envelope with one bad signature', () => {
-    const both = signEnvelope(TYPE, bytes('hello world'), [alice, bob]);
+    const both = envelopeNow(TYPE, bytes('hello world'), [alice, bob]);
     both.signatures[1] = { keyid: bob.keyid, sig: envelope.signatures[0]!.sig };
     assert.deepEqual(verifyEnvelope(both, known(alice, bob), TYPE, 'test').keyids, [alice.keyid]);
   });
@@ -90,7 +101,7 @@ describe('verifyEnvelope', () => {
 });
 
 describe('parseEnvelope', () => {
-  const good = encodeEnvelope(signEnvelope(TYPE, bytes('x'), [signer(1)]));
+  const good = encodeEnvelope(envelopeNow(TYPE, bytes('x'), [signer(1)]));
   it('parses what encodeEnvelope wrote', () => {
     assert.equal(parseEnvelope(good, 'test').payloadType, TYPE);
   });
