@@ -30,6 +30,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   plan: async () => (await import('./commands/plan.ts')).registerPlan,
   build: async () => (await import('./commands/build.ts')).registerBuild,
   statements: async () => (await import('./commands/statements.ts')).registerStatements,
+  sources: async () => (await import('./commands/sources.ts')).registerSources,
 };
 /** Commands registered by another command's module. */
 const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start' };

@@ -6,10 +6,14 @@
  * user-greet-doc) with sources from a loopback mirror. Rendezvous assignment gives each image 3
  * builders; each attests what it built, gossip and sync bring the votes together, and every node
  * trusts every image at 3 or more of 4. dave starts late and catches up; then carol signs a
- * second digest for an image she built, and every node reports her equivocation.
+ * second digest for an image she built, and every node reports her equivocation. Last, three more
+ * reproducers take the real StageX 2025.10.0 tree (../shared): two build its bootstrap-stage0 from
+ * the hex0-seed offline, and the third, building nothing, decides the release's
+ * digests/bootstrap.txt: bootstrap-stage0 holds at its published digest, nothing else does.
  * Exits non-zero if any outcome differs. Run: npm run demo
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -101,5 +105,34 @@ try {
 } finally {
   await Promise.all(members.map((m) => stopMember(m)));
   await mirror.close();
+}
+
+step('7. the real StageX 2025.10.0 bootstrap-stage0, from its 181-byte hex0-seed: two reproducers build it offline and the release manifest is decided');
+const STAGEX = join(ROOT, '..', 'shared', 'stagex-2025.10.0');
+const SOURCES = join(ROOT, '..', 'shared', 'stagex-sources');
+if (!existsSync(STAGEX) || !existsSync(SOURCES)) {
+  console.log(`   skipped: the real tree and its sources are test data kept beside the project (${STAGEX}, ${SOURCES}), and they are absent`);
+} else {
+  const real = await makeCluster(join(WORK, 'stagex'), ['erin', 'frank', 'grace'], 2, {
+    networkId: 'stagex-demo',
+    builder: { tree: STAGEX, assign: ['bootstrap-stage0'], pins: join(ROOT, 'bootstrap', 'stagex-2025.10.0.json'), cache: 'cache', outputs: 'outputs' },
+  });
+  const [erin, frank, grace] = real as [Member, Member, Member];
+  for (const member of [erin, frank]) await sx(member, ['sources', 'add', SOURCES]);
+  try {
+    console.log('   erin and frank build bootstrap-stage0 through Docker and the release\'s own recipe (src/targets.py), offline;');
+    console.log('   this takes a few minutes (about 4 on 2 cores, both at once); grace builds nothing and only listens');
+    for (const member of [erin, frank]) startMember(member);
+    startMember(grace, ['--no-build']);
+    await until('erin and frank built bootstrap-stage0', () => [erin, frank].every((m) => m.log.some((l) => l.includes('"builder.run"'))), 1_800_000);
+    await until('grace holds both attestations', async () => (await status(grace))?.store.verdicts.trusted === 1, 60_000);
+    const manifest = join(STAGEX, 'digests', 'bootstrap.txt');
+    const verdict = await sx(grace, ['verify', manifest, '--all']);
+    expect('the manifest is not trusted as a whole (exit 1): only bootstrap-stage0 was reproduced', verdict.code === 1);
+    expect('bootstrap-stage0 holds at its published digest 5cda9822...e51b', /bootstrap-stage0\s+5cda98227cbf\S*\s+trusted/.test(verdict.out));
+    await sx(grace, ['query', '--image', 'bootstrap-stage0']);
+  } finally {
+    await Promise.all(real.map((m) => stopMember(m)));
+  }
 }
 console.log(`\ndemo finished: configs, stores, outputs and daemon logs (<name>/daemon.log) are in ${WORK}`);

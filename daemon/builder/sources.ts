@@ -7,12 +7,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeValue } from '../../protocol/errors.ts';
 import type { Source } from '../../protocol/tree/package.ts';
 import { BuilderError } from './errors.ts';
@@ -152,4 +152,42 @@ function explain(error: unknown): string {
 
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then((info) => info.isFile(), () => false);
+}
+
+/** What `addSources` did with one file of the directory. */
+export type AddedSource =
+  | { result: 'added' | 'cached'; file: string; sources: string[] }
+  | { result: 'refused'; file: string; sources: string[]; reason: string }
+  /** No source of the tree has this file name: left alone. */
+  | { result: 'unknown'; file: string };
+
+/**
+ * Fills the cache from a directory of source files, an air-gapped reproducer's path (`stagex-node
+ * sources add`): each file named like a source of `sources` is fetched from its `file:` URL
+ * through fetchSource, so it is hashed as it is copied and lands at its content address only when
+ * its sha256 is the pinned one; a file with other bytes is refused with both hashes and changes
+ * nothing. Files that are no source are reported, not read. One row per file, sorted.
+ */
+export async function addSources(dir: string, sources: readonly Source[], cacheDir: string): Promise<AddedSource[]> {
+  const byFile = new Map<string, Source[]>();
+  for (const source of sources) byFile.set(source.file, [...(byFile.get(source.file) ?? []), source]);
+  const files = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => entry.name).sort();
+  const rows: AddedSource[] = [];
+  for (const file of files) {
+    const matching = byFile.get(file);
+    if (matching === undefined) {
+      rows.push({ result: 'unknown', file });
+      continue;
+    }
+    const names = matching.map((s) => s.id);
+    const cached = await Promise.all(matching.map((s) => isFile(join(cacheDir, 'sha256', s.hash))));
+    try {
+      for (const source of matching) await fetchSource({ ...source, mirrors: [pathToFileURL(join(dir, file)).href] }, cacheDir);
+      rows.push({ result: cached.every(Boolean) ? 'cached' : 'added', file, sources: names });
+    } catch (error) {
+      if (!(error instanceof BuilderError)) throw error;
+      rows.push({ result: 'refused', file, sources: names, reason: error.message });
+    }
+  }
+  return rows;
 }

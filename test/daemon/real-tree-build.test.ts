@@ -1,7 +1,7 @@
 /**
- * The builder's decisions on the real StageX 2025.10.0 tree, which cannot be built here (its
- * seed is linux/386, and its sources need the internet): its bootstrap pins hold, what this
- * machine cannot build is left out with the reason, and what would pull is named.
+ * The builder's decisions on the whole real StageX 2025.10.0 tree (real-stage0.test.ts builds its
+ * first stage): its bootstrap pins hold, what a machine cannot build is left out with the reason,
+ * and what would pull is named.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ describe('the real tree', { skip: skipWithoutTree }, async () => {
     assert.ok(plan.steps.length >= 433);
   });
 
-  it('finds nothing an engine would pull but the `fetch` build context, which the builder gives as a local image', () => {
+  it('finds nothing an engine would pull but the `fetch` build context, which the builder gives itself', () => {
     const external = [...tree!.packages.values()].filter((p) => p.external.length > 0);
     assert.ok(external.every((p) => p.external.every((e) => e.ref === 'fetch')), JSON.stringify(external.map((p) => [p.id, p.external])));
     assert.ok(external.length > 0 && external.length < 10, `${external.length} packages`);
