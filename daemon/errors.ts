@@ -1,4 +1,4 @@
-/** Errors of the daemon shell: configuration, files, CLI usage. */
+/** Errors of the daemon shell: configuration, files, CLI usage, OpenPGP signature files. */
 import { StagexError } from '../protocol/errors.ts';
 
 export type DaemonErrorCode =
@@ -9,7 +9,10 @@ export type DaemonErrorCode =
   | 'EXISTS'
   | 'USAGE'
   | 'NOT_FOUND'
-  | 'BAD_TREE';
+  | 'BAD_TREE'
+  | 'BAD_SIGNATURE_FILE'
+  | 'BAD_SIGNATURE'
+  | 'SIGN_FAILED';
 
 export class DaemonError extends StagexError<DaemonErrorCode> {
   constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {

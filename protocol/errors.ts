@@ -19,7 +19,9 @@ export type ProtocolErrorCode =
   | 'BAD_LAYER'
   | 'SPECIAL_FILE'
   | 'BAD_IMAGE_CONFIG'
-  | 'BAD_PINS';
+  | 'BAD_PINS'
+  | 'BAD_SIGNATURE_PATH'
+  | 'BAD_SIGNATURE_PAYLOAD';
 
 export class StagexError<C extends string = string> extends Error {
   readonly code: C;

@@ -25,7 +25,7 @@ describe('parseConfig', () => {
     assert.equal(config.signingKey, '/etc/stagex/signing-key.pem');
     assert.equal(config.store, '/etc/stagex/store');
     assert.equal(config.builder.tree, '/etc/stagex');
-    const policy = compileTrust({ threshold: config.trust.threshold, keys: config.trust.keys.map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey, k.name, 32) })) });
+    const policy = compileTrust({ threshold: config.trust.threshold, keys: config.trust.keys.filter((k) => k.publicKey !== undefined).map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey!, k.name, 32) })) });
     assert.equal(policy.voters.size, 3);
   });
   it('documents every field of the schema', () => {
