@@ -86,35 +86,37 @@ export interface SignatureFileFacts {
 }
 
 /**
- * Reads a signed message (binary, or armored) without verifying it. Throws StagexError
+ * Reads a signed message (binary, or armored) without verifying it. Throws DaemonError
  * BAD_SIGNATURE_FILE for anything that is not exactly one literal data packet under exactly one
  * signature (compressed or not).
  */
-export async function readSignatureFile(bytes: Uint8Array, where: string): Promise<{ message: openpgp.Message<Uint8Array>; facts: SignatureFileFacts }> {
+export async function readSignatureFile(bytes: Uint8Array, where: string): Promise<SignatureFileFacts> {
   if (bytes.length > MAX_SIGNATURE_BYTES) throw bad(where, `expected at most ${MAX_SIGNATURE_BYTES} bytes, got ${bytes.length}`);
-  let message: openpgp.Message<Uint8Array>;
+  let literal: Uint8Array;
   let signatures: openpgp.SignaturePacket[];
-  let literals: number;
   try {
-    const head = Buffer.from(bytes.subarray(0, 64)).toString('latin1');
-    message = head.startsWith('-----BEGIN PGP MESSAGE')
-      ? await openpgp.readMessage({ armoredMessage: Buffer.from(bytes).toString('utf8'), config: READ_CONFIG }) as unknown as openpgp.Message<Uint8Array>
-      : await openpgp.readMessage({ binaryMessage: bytes, config: READ_CONFIG });
-    const packets = message.unwrapCompressed().packets;
-    signatures = [...packets.filterByTag(openpgp.enums.packet.signature)] as openpgp.SignaturePacket[];
-    literals = packets.filterByTag(openpgp.enums.packet.literalData).length;
+    // openpgp.js reads the packets of a compressed message lazily: verifying with no key is
+    // what reads them all, checks there is one literal data packet, and pairs the signatures.
+    const result = await openpgp.verify({ message: await messageOf(bytes), verificationKeys: [], format: 'binary', config: READ_CONFIG });
+    literal = result.data;
+    signatures = (await Promise.all(result.signatures.map((s) => s.signature))).flatMap((s) => [...s.packets]);
   } catch (error) {
-    throw bad(where, `expected an OpenPGP signed message (gpg --sign), got unreadable data (${(error as Error).message})`);
+    throw bad(where, `expected an OpenPGP signed message (gpg --sign) of one literal data packet, got unreadable data (${(error as Error).message})`);
   }
-  if (literals !== 1) throw bad(where, `expected one literal data packet (a signed message, not a detached signature or an encrypted one), got ${literals}`);
   if (signatures.length !== 1) throw bad(where, `expected one signature, got ${signatures.length}`);
   const signature = signatures[0]!;
-  const literal = message.getLiteralData();
-  if (!(literal instanceof Uint8Array)) throw bad(where, 'expected literal data, got none');
   const issuerFingerprint = signature.issuerFingerprint ? Buffer.from(signature.issuerFingerprint).toString('hex') : undefined;
   const created = signature.created;
   if (!(created instanceof Date)) throw bad(where, 'expected a signature creation time, got none');
-  return { message, facts: { literal, issuerKeyId: signature.issuerKeyID.toHex(), ...(issuerFingerprint ? { issuerFingerprint } : {}), created } };
+  return { literal, issuerKeyId: signature.issuerKeyID.toHex(), ...(issuerFingerprint ? { issuerFingerprint } : {}), created };
+}
+
+/** A message from its bytes: binary as sign.sh writes, or armored. */
+function messageOf(bytes: Uint8Array): Promise<openpgp.Message<Uint8Array>> {
+  const head = Buffer.from(bytes.subarray(0, 64)).toString('latin1');
+  return head.startsWith('-----BEGIN PGP MESSAGE')
+    ? openpgp.readMessage({ armoredMessage: Buffer.from(bytes).toString('utf8'), config: READ_CONFIG }) as unknown as Promise<openpgp.Message<Uint8Array>>
+    : openpgp.readMessage({ binaryMessage: bytes, config: READ_CONFIG });
 }
 
 export type SignatureCheck =
@@ -129,21 +131,25 @@ export type SignatureCheck =
  * BAD_SIGNATURE_FILE (unreadable) or BAD_SIGNATURE (does not verify).
  */
 export async function checkSignatureFile(bytes: Uint8Array, keyring: Keyring, now: Date, where: string): Promise<SignatureCheck> {
-  const { message, facts } = await readSignatureFile(bytes, where);
-  const keyId = openpgp.KeyID.fromID(facts.issuerKeyId);
-  const certificate = keyring.certificates.find((c) => c.key.getKeys(keyId).length > 0);
+  const facts = await readSignatureFile(bytes, where);
+  const certificate = keyring.certificates.find((c) => keyWithId(c.key, facts.issuerKeyId));
   if (!certificate) return { status: 'unknown-signer', facts };
-  const signingKey = certificate.key.getKeys(keyId)[0]!;
+  const signingKey = keyWithId(certificate.key, facts.issuerKeyId)!;
   if (facts.issuerFingerprint && facts.issuerFingerprint !== signingKey.getFingerprint()) {
     throw new DaemonError('BAD_SIGNATURE', `${where}: issuer fingerprint ${facts.issuerFingerprint} is not that of key ${facts.issuerKeyId} in ${certificate.signer}'s certificate (${signingKey.getFingerprint()})`);
   }
   try {
-    const result = await openpgp.verify({ message, verificationKeys: [certificate.key], expectSigned: true, format: 'binary', date: now, config: READ_CONFIG });
+    const result = await openpgp.verify({ message: await messageOf(bytes), verificationKeys: [certificate.key], expectSigned: true, format: 'binary', date: now, config: READ_CONFIG });
     await result.signatures[0]!.verified;
     return { status: 'valid', facts, payload: result.data, certificate };
   } catch (error) {
     throw new DaemonError('BAD_SIGNATURE', `${where}: signature by ${certificate.signer} (key ${facts.issuerKeyId}) does not verify: ${(error as Error).message}`);
   }
+}
+
+/** The primary key or subkey of a certificate with this key id (16 lowercase hex). */
+export function keyWithId(key: openpgp.PublicKey, keyId: string): openpgp.PublicKey | openpgp.Subkey | undefined {
+  return key.getKeys().find((k) => k.getKeyID().toHex() === keyId);
 }
 
 function bad(where: string, what: string): DaemonError {

@@ -9,11 +9,10 @@
 import { spawn } from 'node:child_process';
 import { link, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as openpgp from 'openpgp';
 import { buildPayload, MAX_SIGNATURE_BYTES, parseSignatureFileName, signatureDirectory } from '../protocol/stagex-signature.ts';
 import { StagexError } from '../protocol/errors.ts';
 import { DaemonError } from './errors.ts';
-import { checkSignatureFile, readSignatureFile, type Keyring } from './openpgp.ts';
+import { checkSignatureFile, keyWithId, readSignatureFile, type Keyring } from './openpgp.ts';
 import { readCapped } from './signature-files.ts';
 
 /** How long the sign command may take: a smart card waits for a touch. */
@@ -97,10 +96,9 @@ async function signedBy(dir: string, fingerprint: string, keyring: Keyring): Pro
   const certificate = keyring.certificates.find((c) => c.fingerprint === fingerprint);
   for (const name of await signatureNames(dir)) {
     const file = join(dir, name);
-    const facts = await readSignatureFile(await readCapped(file, file).catch(() => new Uint8Array()), file).then((r) => r.facts, () => undefined);
+    const facts = await readSignatureFile(await readCapped(file, file).catch(() => new Uint8Array()), file).catch(() => undefined);
     if (!facts) continue;
-    const keyId = openpgp.KeyID.fromID(facts.issuerKeyId);
-    if (facts.issuerFingerprint === fingerprint || fingerprint.endsWith(facts.issuerKeyId) || (certificate && certificate.key.getKeys(keyId).length > 0)) return file;
+    if (facts.issuerFingerprint === fingerprint || fingerprint.endsWith(facts.issuerKeyId) || (certificate && keyWithId(certificate.key, facts.issuerKeyId))) return file;
   }
   return undefined;
 }
