@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.ts';
 import { agreedEngineDigests, decideManifest, parseManifest, type ManifestEntry } from '../../protocol/manifest.ts';
 import { compileTrust } from '../../protocol/trust.ts';
 import type { OpenpgpVote } from '../../protocol/stagex-signature.ts';
@@ -174,8 +176,11 @@ describe('decideManifest with signers mixing attestations and StageX OpenPGP sig
     });
   });
   describe('when the manifest is empty', () => {
-    it('is an error, never trusted', () => {
+    it('is an error, never trusted', async () => {
       assert.throws(() => decideManifest([], () => ({ verdicts: [], openpgp: [] }), mixed), { code: 'BAD_MANIFEST' });
+      const file = join(tempDir('stagex-manifest'), 'core.txt');
+      writeFileSync(file, '\n');
+      await assert.rejects(readManifest(file), { code: 'BAD_MANIFEST' });
     });
   });
   describe('agreedEngineDigests', () => {
