@@ -75,6 +75,9 @@ describe('signatures import', { skip: skipWithoutGpg }, () => {
     await put(checkout, `core-c@sha256=${H3}/signature-4`, Buffer.alloc(64 * 1024 + 1, 0x90));
     await mkdir(join(checkout, 'signatures', 'stagex', `core-c@sha256=${H3}`, 'signature-5'));
     await symlink(join(checkout, 'signatures', 'stagex', `core-a@sha256=${H1}`, 'signature-1'), join(checkout, 'signatures', 'stagex', `core-c@sha256=${H3}`, 'signature-6'));
+    const bomb = g.run(['--sign', '--compress-algo', 'zlib', '-z', '9', '--local-user', g.ed.fingerprint], Buffer.alloc(4 * 1024 * 1024, 0x20));
+    assert.ok(bomb.length < 64 * 1024, `a 4 MiB payload compresses to ${bomb.length} bytes`);
+    await put(checkout, `core-c@sha256=${H3}/signature-7`, bomb);
     await put(checkout, 'README.md', 'not a signature directory\n');
     await mkdir(join(checkout, 'signatures', 'stagex', '.git'));
   });
@@ -90,13 +93,13 @@ describe('signatures import', { skip: skipWithoutGpg }, () => {
     const tampered = outcomes[`core-b@sha256=${H2}/signature-1`]!;
     assert.deepEqual(tampered.result === 'invalid' && tampered.code, 'BAD_SIGNATURE', 'a tampered payload does not verify');
     assert.equal(outcomes[`core-c@sha256=${H3}/signature-1`]!.result, 'mismatch');
-    for (const n of [2, 3, 4, 5, 6]) {
+    for (const n of [2, 3, 4, 5, 6, 7]) {
       const outcome = outcomes[`core-c@sha256=${H3}/signature-${n}`]!;
       assert.deepEqual([outcome.result, outcome.result === 'invalid' && outcome.code], ['invalid', 'BAD_SIGNATURE_FILE'], `signature-${n}`);
     }
     const readme = outcomes['README.md']!;
     assert.equal(readme.result === 'invalid' && readme.code, 'BAD_SIGNATURE_PATH');
-    assert.equal(Object.keys(outcomes).length, 11, 'hidden entries (.git) are skipped');
+    assert.equal(Object.keys(outcomes).length, 12, 'hidden entries (.git) are skipped');
   });
 
   it('is idempotent: a second import stores nothing new', async () => {
