@@ -6,6 +6,7 @@
 import type { Vote } from '../protocol/attestation.ts';
 import type { ManifestEntry, ManifestVerdict } from '../protocol/manifest.ts';
 import type { Verdict } from '../protocol/threshold.ts';
+import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
 import type { StoreProblem } from '../store/errors.ts';
 import { queryDigest, verdictsFor, verifyManifest } from '../store/queries.ts';
@@ -21,7 +22,7 @@ export interface QueryParams {
 
 export type QueryAnswer =
   | { kind: 'key'; keyid: string; name: string; votes: Vote[]; problems: StoreProblem[] }
-  | { kind: 'verdicts'; verdicts: Verdict[]; votes?: Vote[]; problems: StoreProblem[] };
+  | { kind: 'verdicts'; verdicts: Verdict[]; votes?: Vote[]; openpgp?: OpenpgpVote[]; problems: StoreProblem[] };
 
 export async function answerQuery(store: AttestationStore, policy: TrustPolicy, params: QueryParams): Promise<QueryAnswer> {
   if (params.key !== undefined) {
@@ -31,7 +32,10 @@ export async function answerQuery(store: AttestationStore, policy: TrustPolicy, 
     return { kind: 'key', keyid, name: keyName(policy, keyid), votes, problems };
   }
   if (params.digest !== undefined) return { kind: 'verdicts', ...(await queryDigest(store, policy, params.digest)) };
-  return { kind: 'verdicts', ...(await verdictsFor(store, policy, params.image === undefined ? {} : { image: params.image })) };
+  if (params.image === undefined) return { kind: 'verdicts', ...(await verdictsFor(store, policy)) };
+  const { verdicts, problems } = await verdictsFor(store, policy, { image: params.image });
+  const openpgp = await store.openpgpVotes([params.image]);
+  return { kind: 'verdicts', verdicts, openpgp: openpgp.votes, problems: [...problems, ...openpgp.problems] };
 }
 
 export type VerifyAnswer = ManifestVerdict & { problems: StoreProblem[] };

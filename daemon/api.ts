@@ -10,6 +10,8 @@
  *   POST /verify                    {"entries":[{"image","digest","where"?}]} -> manifest verdict
  *   GET  /envelopes                 every stored envelope: JSON lines {"hash","envelope" (base64)}
  *   POST /envelopes                 one DSSE envelope (bytes) -> validated, stored, gossiped
+ *   POST /signatures                {"files":[{"path","signature" (base64)}]} StageX OpenPGP signatures,
+ *                                   path `<image>@sha256=<hex>/signature-<n>` -> per-file outcomes
  *   GET  /metrics                   Prometheus text
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,6 +21,7 @@ import { z } from 'zod';
 import { StagexError } from '../protocol/errors.ts';
 import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
 import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
+import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
 
@@ -32,6 +35,16 @@ const verifySchema = z.strictObject({
   entries: z.array(z.strictObject({ image: imageNameSchema, digest: sha256HexSchema, where: z.string().max(512).default('api') })).min(1).max(100_000),
 });
 
+/** Files per POST /signatures: 64 files of at most 64 KiB fit the body limit in base64. */
+export const SIGNATURES_PER_REQUEST = 64;
+
+const signaturesSchema = z.strictObject({
+  files: z.array(z.strictObject({
+    path: z.string().min(1).max(512),
+    signature: z.base64().max(Math.ceil(MAX_SIGNATURE_BYTES / 3) * 4).transform((b) => new Uint8Array(Buffer.from(b, 'base64'))),
+  })).min(1).max(SIGNATURES_PER_REQUEST),
+});
+
 const MAX_BODY = 8 * 1024 * 1024;
 
 export interface ApiHandlers {
@@ -41,6 +54,8 @@ export interface ApiHandlers {
   query(params: z.output<typeof querySchema>): Promise<unknown>;
   verify(entries: z.output<typeof verifySchema>['entries']): Promise<unknown>;
   submit(bytes: Uint8Array): Promise<unknown>;
+  /** StageX OpenPGP signature files, verified and stored as votes. */
+  signatures(files: { path: string; bytes: Uint8Array }[]): Promise<unknown>;
   /** Every stored envelope, in hash order. */
   envelopes(): AsyncIterable<{ hash: string; bytes: Uint8Array }>;
   metrics: Registry;
@@ -74,6 +89,15 @@ async function body(request: IncomingMessage, limit: number): Promise<Uint8Array
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+async function jsonBody(request: IncomingMessage, what: string): Promise<unknown> {
+  const bytes = await body(request, MAX_BODY);
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, 'BAD_REQUEST', `${what}: body is not JSON (${(error as Error).message})`);
+  }
+}
+
 async function route(handlers: ApiHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const send = (status: number, value: unknown) => {
@@ -85,15 +109,10 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
     case 'GET /status': return send(200, await handlers.status());
     case 'GET /peers': return send(200, handlers.peers());
     case 'GET /query': return send(200, await handlers.query(parse(querySchema, Object.fromEntries(url.searchParams), 'query')));
-    case 'POST /verify': {
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.from(await body(request, MAX_BODY)).toString('utf8'));
-      } catch (error) {
-        if (error instanceof HttpError) throw error;
-        throw new HttpError(400, 'BAD_REQUEST', `verify: body is not JSON (${(error as Error).message})`);
-      }
-      return send(200, await handlers.verify(parse(verifySchema, json, 'verify').entries));
+    case 'POST /verify': return send(200, await handlers.verify(parse(verifySchema, await jsonBody(request, 'verify'), 'verify').entries));
+    case 'POST /signatures': {
+      const { files } = parse(signaturesSchema, await jsonBody(request, 'signatures'), 'signatures');
+      return send(200, await handlers.signatures(files.map((f) => ({ path: f.path, bytes: f.signature }))));
     }
     case 'POST /envelopes': return send(200, await handlers.submit(await body(request, MAX_ENVELOPE_BYTES)));
     case 'GET /envelopes': {

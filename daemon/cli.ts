@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   trust: async () => (await import('./commands/trust.ts')).registerTrust,
   attest: async () => (await import('./commands/attest.ts')).registerAttest,
   import: async () => (await import('./commands/import.ts')).registerImport,
+  signatures: async () => (await import('./commands/signatures.ts')).registerSignatures,
   query: async () => (await import('./commands/query.ts')).registerQuery,
   verify: async () => (await import('./commands/verify.ts')).registerVerify,
   export: async () => (await import('./commands/export.ts')).registerExport,

@@ -9,6 +9,8 @@ import type { QueryAnswer, QueryParams } from './answers.ts';
 import { withStore, type NodeContext } from './context.ts';
 import { DaemonError } from './errors.ts';
 import { StagexError } from '../protocol/errors.ts';
+import { SIGNATURES_PER_REQUEST } from './api.ts';
+import type { SignatureOutcome } from './signature-import.ts';
 
 interface ApiReply { status: number; body: string }
 
@@ -55,6 +57,20 @@ export function daemonSubmit(listen: string) {
     if (reply.status !== 200) throw new StagexError(json.error?.code ?? 'DAEMON', `${where}: ${json.error?.message ?? reply.body}`);
     return json;
   };
+}
+
+/** StageX signature files through the daemon's POST /signatures, in requests of SIGNATURES_PER_REQUEST. */
+export async function daemonSignatures(listen: string, files: readonly { path: string; bytes: Uint8Array }[]): Promise<SignatureOutcome[]> {
+  const outcomes: SignatureOutcome[] = [];
+  for (let i = 0; i < files.length; i += SIGNATURES_PER_REQUEST) {
+    const chunk = files.slice(i, i + SIGNATURES_PER_REQUEST).map((f) => ({ path: f.path, signature: Buffer.from(f.bytes).toString('base64') }));
+    const reply = await callApi(listen, 'POST', '/signatures', JSON.stringify({ files: chunk }));
+    if (!reply) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: it stopped answering during signatures import`);
+    const json = JSON.parse(reply.body) as { outcomes: SignatureOutcome[]; error?: { code: string; message: string } };
+    if (reply.status !== 200) throw new StagexError(json.error?.code ?? 'DAEMON', `daemon on ${listen}: ${json.error?.message ?? reply.body}`);
+    outcomes.push(...json.outcomes);
+  }
+  return outcomes;
 }
 
 /** Whether a daemon answers on the config's API address. */

@@ -13,10 +13,19 @@ import { DaemonError } from './errors.ts';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex characters`);
 
+const fingerprint = z.string().regex(/^[0-9a-fA-F]{40}$/, 'expected an OpenPGP v4 primary key fingerprint, 40 hex characters');
+
+/** A trusted signer (DESIGN section 5): a person or machine with an ed25519 key, OpenPGP keys, or both. */
+const trustedSignerSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  publicKey: hex(32).optional(),
+  openpgp: z.array(z.strictObject({ fingerprint, certificate: z.string().min(1) })).min(1).max(16).optional(),
+}).refine((s) => s.publicKey !== undefined || s.openpgp !== undefined, 'expected publicKey, openpgp or both');
+
 const trustSchema = z.strictObject({
   threshold: z.int().min(1),
-  keys: z.array(z.strictObject({ name: z.string().min(1).max(64), publicKey: hex(32) })).min(1),
-  revoked: z.array(hex(32)).default([]),
+  keys: z.array(trustedSignerSchema).min(1).refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'expected distinct signer names'),
+  revoked: z.array(z.union([hex(32), fingerprint], 'expected a keyid or public key (64 lowercase hex) or an OpenPGP fingerprint (40 hex)')).default([]),
 });
 
 const networkSchema = z.strictObject({
@@ -121,6 +130,7 @@ export function parseConfig(json: unknown, path: string): Config {
     ...(config.signer?.command === undefined ? {} : { signer: { ...config.signer, command: [programAt(dir, config.signer.command[0]!), ...config.signer.command.slice(1)] } }),
     store: at(config.store),
     network: { ...config.network, identityKey: at(config.network.identityKey) },
+    trust: { ...config.trust, keys: config.trust.keys.map((k) => (k.openpgp ? { ...k, openpgp: k.openpgp.map((o) => ({ ...o, certificate: at(o.certificate) })) } : k)) },
     builder: { ...config.builder, tree: at(config.builder.tree), cache: at(config.builder.cache), outputs: at(config.builder.outputs), ...(config.builder.pins === undefined ? {} : { pins: at(config.builder.pins) }) },
   };
 }

@@ -10,6 +10,7 @@ import { AttestationStore } from '../store/store.ts';
 import { loadConfig, type Config } from './config.ts';
 import { DaemonError } from './errors.ts';
 import { loadSigner } from './signer/load.ts';
+import type { Keyring } from './openpgp.ts';
 import { StagexError } from '../protocol/errors.ts';
 
 export interface NodeContext {
@@ -19,6 +20,8 @@ export interface NodeContext {
   trust: TrustPolicyInput;
   /** The node's key: a signer (key file or command), or an offline key whose statements wait. */
   signer: Signer | OfflineKey;
+  /** The signers' OpenPGP certificates (empty when none is configured). */
+  keyring: Keyring;
 }
 
 export async function loadContext(configFile: string): Promise<NodeContext> {
@@ -29,7 +32,11 @@ export async function loadContext(configFile: string): Promise<NodeContext> {
   try {
     trust = {
       threshold: config.trust.threshold,
-      keys: config.trust.keys.map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey, `trust.keys (${k.name}).publicKey`, 32) })),
+      keys: config.trust.keys.map((k) => ({
+        name: k.name,
+        ...(k.publicKey === undefined ? {} : { publicKey: fromHex(k.publicKey, `trust.keys (${k.name}).publicKey`, 32) }),
+        ...(k.openpgp === undefined ? {} : { openpgp: k.openpgp.map((o) => o.fingerprint) }),
+      })),
       revoked: config.trust.revoked,
       extraKnown: [signer.publicKey],
     };
@@ -38,7 +45,18 @@ export async function loadContext(configFile: string): Promise<NodeContext> {
     if (error instanceof StagexError) throw new DaemonError('BAD_CONFIG', error.message, { cause: error });
     throw error;
   }
-  return { config, policy, trust, signer };
+  return { config, policy, trust, signer, keyring: await keyringOf(config) };
+}
+
+/**
+ * The certificates of `trust.keys[].openpgp`, checked against their configured fingerprints.
+ * openpgp.js is loaded only when a config names one.
+ */
+async function keyringOf(config: Config): Promise<Keyring> {
+  const sources = config.trust.keys.flatMap((k, i) => (k.openpgp ?? []).map((o, j) => ({ signer: k.name, fingerprint: o.fingerprint, certificate: o.certificate, field: `trust.keys.${i}.openpgp.${j}` })));
+  if (sources.length === 0) return { certificates: [] };
+  const { loadKeyring } = await import('./openpgp.ts');
+  return loadKeyring(sources, config.file);
 }
 
 /** Opens the store a context names, runs `work`, and always closes it. */

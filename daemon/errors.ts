@@ -1,4 +1,4 @@
-/** Errors of the daemon shell: configuration, files, CLI usage. */
+/** Errors of the daemon shell: configuration, files, CLI usage, OpenPGP signature files. */
 import { StagexError } from '../protocol/errors.ts';
 
 export type DaemonErrorCode =
@@ -11,7 +11,10 @@ export type DaemonErrorCode =
   | 'NOT_FOUND'
   | 'BAD_TREE'
   /** Signing asked of a node whose key is offline (config signer.offline). */
-  | 'OFFLINE';
+  | 'OFFLINE'
+  | 'BAD_SIGNATURE_FILE'
+  | 'BAD_SIGNATURE'
+  | 'SIGN_FAILED';
 
 export class DaemonError extends StagexError<DaemonErrorCode> {
   constructor(code: DaemonErrorCode, message: string, options?: { cause?: unknown }) {

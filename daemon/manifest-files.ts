@@ -22,5 +22,6 @@ export async function readManifest(path: string): Promise<ManifestEntry[]> {
       entries.push(entry);
     }
   }
+  if (entries.length === 0) throw new ProtocolError('BAD_MANIFEST', `${path}: expected at least one "<sha256 hex> <image>" line, got none: an empty manifest is never trusted`);
   return entries;
 }

@@ -85,6 +85,7 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
     query: (params) => answerQuery(store, policy, params),
     verify: (entries) => answerVerify(store, policy, entries),
     submit,
+    signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
     metrics,
   });

@@ -16,7 +16,9 @@ export type ProtocolErrorCode =
   | 'BAD_TREE'
   | 'BAD_FRAME'
   | 'BAD_PINS'
-  | 'BAD_RECIPE';
+  | 'BAD_RECIPE'
+  | 'BAD_SIGNATURE_PATH'
+  | 'BAD_SIGNATURE_PAYLOAD';
 
 export class StagexError<C extends string = string> extends Error {
   readonly code: C;

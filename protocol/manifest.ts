@@ -1,9 +1,11 @@
 /**
  * Release manifests: StageX `digests/<stage>.txt` lines `<sha256 hex> <stage>-<name>`, and the
- * manifest verdict of DESIGN section 5. Pure: files are read by the caller.
+ * manifest rule of DESIGN section 5. Pure: files are read by the caller.
  */
 import { ProtocolError } from './errors.ts';
 import type { Verdict } from './threshold.ts';
+import type { TrustPolicy } from './trust.ts';
+import type { OpenpgpVote } from './stagex-signature.ts';
 
 export interface ManifestEntry {
   digest: string;
@@ -44,7 +46,17 @@ export type EntryProblem =
   | { reason: 'conflict'; digests: string[] }
   | { reason: 'digest-differs'; trusted: string };
 
-export type EntryVerdict = ManifestEntry & ({ holds: true; via: 'canonical' | 'engine'; trusted: string } | ({ holds: false } & EntryProblem));
+/** A signer that vouched for an entry's digest, and how (DESIGN section 5). */
+export interface Voucher {
+  signer: string;
+  /** attestation: a counted vote trusted at the digest, or recording it as its engine digest; openpgp: a StageX signature. */
+  via: ('attestation' | 'openpgp')[];
+}
+
+export type EntryVerdict = ManifestEntry & { vouchers: Voucher[] } & (
+  | { holds: true; via: 'canonical'; trusted: string }
+  | { holds: true; via: 'vouched' }
+  | ({ holds: false } & EntryProblem));
 
 export interface ManifestVerdict {
   trusted: boolean;
@@ -53,30 +65,86 @@ export interface ManifestVerdict {
   failing: EntryVerdict[];
 }
 
+/** What is known about one image: the verdicts of its identities and its StageX signatures. */
+export interface ImageEvidence {
+  verdicts: readonly Verdict[];
+  openpgp: readonly OpenpgpVote[];
+}
+
 /**
- * An entry holds when some identity of its image is trusted at D and the entry's digest is D,
- * or is the engine digest recorded by at least M of the keys that voted D. Otherwise the most
- * serious reason is given: conflict, then digest-differs, then pending (best k), then unknown.
+ * The manifest rule of DESIGN section 5. An entry `<hex> <image>` holds when no identity of the
+ * image is in conflict and either
+ * - some identity of the image is trusted at a canonical digest equal to hex, or
+ * - at least M distinct signers vouched for exactly hex for that image: by recording it as the
+ *   engine digest of a counted vote (not void, not equivocating, not revoked: `decide` keeps only
+ *   those), or by a valid StageX OpenPGP signature by a fingerprint not revoked. Signers mix, and
+ *   each counts once whichever keys it used (policy.voters and policy.openpgpVoters map keys to
+ *   signers).
+ * Otherwise the most serious reason is given: conflict, then digest-differs, then pending (the
+ * best k: canonical votes of one identity, or signers vouching for hex), then unknown. An empty
+ * manifest is BAD_MANIFEST: there is nothing to trust.
  */
-export function decideManifest(entries: readonly ManifestEntry[], verdictsOf: (image: string) => readonly Verdict[]): ManifestVerdict {
-  const decided = entries.map((entry) => decideEntry(entry, verdictsOf(entry.image)));
+export function decideManifest(entries: readonly ManifestEntry[], evidenceOf: (image: string) => ImageEvidence, policy: TrustPolicy): ManifestVerdict {
+  if (entries.length === 0) throw new ProtocolError('BAD_MANIFEST', 'release manifest: expected at least one "<sha256 hex> <image>" entry, got none');
+  const decided = entries.map((entry) => decideEntry(entry, evidenceOf(entry.image), policy));
   const failing = decided.filter((e) => !e.holds);
   return { trusted: failing.length === 0, entries: decided, failing };
 }
 
-function decideEntry(entry: ManifestEntry, verdicts: readonly Verdict[]): EntryVerdict {
-  for (const verdict of verdicts) {
-    if (verdict.status !== 'trusted') continue;
-    const trusted = verdict.digest!;
-    if (trusted === entry.digest) return { ...entry, holds: true, via: 'canonical', trusted };
-    const voters = verdict.digests[0]!.engineDigests[entry.digest]?.length ?? 0;
-    if (voters >= verdict.threshold) return { ...entry, holds: true, via: 'engine', trusted };
-  }
+function decideEntry(entry: ManifestEntry, evidence: ImageEvidence, policy: TrustPolicy): EntryVerdict {
+  const { verdicts } = evidence;
   const conflict = verdicts.find((v) => v.status === 'conflict');
-  if (conflict) return { ...entry, holds: false, reason: 'conflict', digests: conflict.digests.map((d) => d.digest) };
+  const canonical = verdicts.find((v) => v.status === 'trusted' && v.digest === entry.digest);
+  const vouchers = vouchersOf(entry.digest, evidence, policy);
+  if (conflict) return { ...entry, vouchers, holds: false, reason: 'conflict', digests: conflict.digests.map((d) => d.digest) };
+  if (canonical) return { ...entry, vouchers, holds: true, via: 'canonical', trusted: canonical.digest! };
+  if (vouchers.length >= policy.threshold) return { ...entry, vouchers, holds: true, via: 'vouched' };
   const trusted = verdicts.find((v) => v.status === 'trusted');
-  if (trusted) return { ...entry, holds: false, reason: 'digest-differs', trusted: trusted.digest! };
-  const pending = verdicts.reduce<Verdict | undefined>((best, v) => (!best || v.count > best.count ? v : best), undefined);
-  if (pending) return { ...entry, holds: false, reason: 'pending', count: pending.count, threshold: pending.threshold };
-  return { ...entry, holds: false, reason: 'unknown' };
+  if (trusted) return { ...entry, vouchers, holds: false, reason: 'digest-differs', trusted: trusted.digest! };
+  const count = Math.max(vouchers.length, ...verdicts.map((v) => v.count));
+  if (verdicts.length > 0 || vouchers.length > 0) return { ...entry, vouchers, holds: false, reason: 'pending', count, threshold: policy.threshold };
+  return { ...entry, vouchers, holds: false, reason: 'unknown' };
+}
+
+/**
+ * The signers that vouched for `digest` of an image, one entry each, sorted by name: the voters
+ * of an identity trusted at it, those recording it as their engine digest, and the signers of
+ * StageX signatures over it.
+ */
+export function vouchersOf(digest: string, evidence: ImageEvidence, policy: TrustPolicy): Voucher[] {
+  const ways = new Map<string, Set<Voucher['via'][number]>>();
+  const add = (signer: string | undefined, via: Voucher['via'][number]) => {
+    if (signer === undefined) return;
+    const set = ways.get(signer);
+    if (set) set.add(via);
+    else ways.set(signer, new Set([via]));
+  };
+  for (const verdict of evidence.verdicts) {
+    for (const votes of verdict.digests) {
+      const keyids = verdict.status === 'trusted' && votes.digest === digest ? votes.keyids : (votes.engineDigests[digest] ?? []);
+      for (const keyid of keyids) add(policy.voters.get(keyid), 'attestation');
+    }
+  }
+  for (const vote of evidence.openpgp) if (vote.digest === digest) add(policy.openpgpVoters.get(vote.fingerprint), 'openpgp');
+  return [...ways].sort(([a], [b]) => (a < b ? -1 : 1)).map(([signer, via]) => ({ signer, via: [...via].sort() }));
+}
+
+/**
+ * The StageX digests the network agreed on through attestations alone: per image with no
+ * identity in conflict, each engine digest recorded by at least M distinct signers' counted
+ * votes. What a reproducer may sign as StageX signs (`signatures sign`).
+ */
+export function agreedEngineDigests(verdicts: readonly Verdict[], policy: TrustPolicy): { image: string; digest: string; signers: string[] }[] {
+  const byImage = new Map<string, Verdict[]>();
+  for (const verdict of verdicts) byImage.set(verdict.identity.image, [...(byImage.get(verdict.identity.image) ?? []), verdict]);
+  const agreed: { image: string; digest: string; signers: string[] }[] = [];
+  for (const [image, list] of [...byImage].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (list.some((v) => v.status === 'conflict')) continue;
+    const engines = new Set(list.flatMap((v) => v.digests.flatMap((d) => Object.keys(d.engineDigests))));
+    for (const digest of [...engines].sort()) {
+      const vouchers = vouchersOf(digest, { verdicts: list, openpgp: [] }, policy);
+      if (vouchers.length >= policy.threshold) agreed.push({ image, digest, signers: vouchers.map((v) => v.signer) });
+    }
+  }
+  return agreed;
 }

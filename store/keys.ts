@@ -8,11 +8,14 @@
  *                                                      (keyid, digest, engine digest):
  *                                                      `<keyid> <digest> <envelope>[ <engine>]`
  *   key    <keyid> <envelope hash>                  -> `<image> <platform> <input> <digest>[ <engine>]`
+ *   pgp    <image> <digest> <fingerprint> <file sha256> -> signature creation time (ISO 8601):
+ *                                                      a StageX OpenPGP signature (DESIGN section 4)
  *
  * The tally holds all votes of an identity in one value, so a manifest verdict reads one entry
  * per identity instead of one per vote (bench/verdict.ts).
  */
 import { identityKey, type Vote } from '../protocol/attestation.ts';
+import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 
 export const SEP = ' ';
 const LINE = '\n';
@@ -101,4 +104,19 @@ export function prefixRange(...fields: string[]): { gte?: string; lt?: string } 
   if (fields.length === 0) return {};
   const prefix = fields.join(SEP) + SEP;
   return { gte: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(SEP.charCodeAt(0) + 1) };
+}
+
+/** Key of a StageX OpenPGP signature vote: the image first, so an image's votes are one range. */
+export function openpgpKey(vote: OpenpgpVote): string {
+  return [vote.image, vote.digest, vote.fingerprint, vote.file].join(SEP);
+}
+
+const OPENPGP_KEY = /^[^ ]+ [0-9a-f]{64} [0-9a-f]{40} [0-9a-f]{64}$/;
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+/** Reads an OpenPGP vote entry back, or says what is wrong. */
+export function parseOpenpgpEntry(key: string, value: string): OpenpgpVote | string {
+  if (!OPENPGP_KEY.test(key) || !TIME.test(value)) return 'expected "<image> <digest> <fingerprint> <file sha256>" -> ISO time';
+  const [image, digest, fingerprint, file] = key.split(SEP) as [string, string, string, string];
+  return { image, digest, fingerprint, file, created: value };
 }

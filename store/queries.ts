@@ -5,6 +5,7 @@
 import { decide, type Verdict } from '../protocol/threshold.ts';
 import { decideManifest, type ManifestEntry, type ManifestVerdict } from '../protocol/manifest.ts';
 import type { TrustPolicy } from '../protocol/trust.ts';
+import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { identityKey, type Vote } from '../protocol/attestation.ts';
 import type { StoreProblem } from './errors.ts';
 import type { AttestationStore, VoteQuery } from './store.ts';
@@ -20,16 +21,23 @@ export async function verdictsFor(store: AttestationStore, policy: TrustPolicy, 
   return { verdicts: decide(votes, policy), problems };
 }
 
-/** Decides a manifest: one range read over its images, then the pure verdicts. */
+/**
+ * Decides a manifest: one range read over its images' tallies and one over their StageX OpenPGP
+ * votes, then the pure rule (protocol/manifest.ts).
+ */
 export async function verifyManifest(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<ManifestVerdict & { problems: StoreProblem[] }> {
-  const { votes, problems } = await store.votesForImages(entries.map((e) => e.image));
-  const byImage = new Map<string, Verdict[]>();
-  for (const verdict of decide(votes, policy)) {
-    const list = byImage.get(verdict.identity.image);
-    if (list) list.push(verdict);
-    else byImage.set(verdict.identity.image, [verdict]);
-  }
-  return { ...decideManifest(entries, (image) => byImage.get(image) ?? []), problems };
+  const images = entries.map((e) => e.image);
+  const { votes, problems } = await store.votesForImages(images);
+  const openpgp = await store.openpgpVotes(images);
+  const byImage = new Map<string, { verdicts: Verdict[]; openpgp: OpenpgpVote[] }>();
+  const of = (image: string) => {
+    let evidence = byImage.get(image);
+    if (!evidence) byImage.set(image, (evidence = { verdicts: [], openpgp: [] }));
+    return evidence;
+  };
+  for (const verdict of decide(votes, policy)) of(verdict.identity.image).verdicts.push(verdict);
+  for (const vote of openpgp.votes) of(vote.image).openpgp.push(vote);
+  return { ...decideManifest(entries, of, policy), problems: [...problems, ...openpgp.problems] };
 }
 
 /**

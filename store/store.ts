@@ -7,7 +7,8 @@
 import { Level } from 'level';
 import { identityKey, type Attestation, type Vote } from '../protocol/attestation.ts';
 import { StoreError, type StoreProblem } from './errors.ts';
-import { appendTally, indexValue, parseIndexEntry, parseTally, prefixRange, SEP, tallyLine } from './keys.ts';
+import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
+import { appendTally, indexValue, openpgpKey, parseIndexEntry, parseOpenpgpEntry, parseTally, prefixRange, SEP, tallyLine } from './keys.ts';
 
 /** The part of a (sub)level that range reads use. */
 interface Ranged {
@@ -27,6 +28,11 @@ export interface VoteResult {
   problems: StoreProblem[];
 }
 
+export interface OpenpgpVoteResult {
+  votes: OpenpgpVote[];
+  problems: StoreProblem[];
+}
+
 const READ_BATCH = 1000;
 
 export class AttestationStore {
@@ -35,6 +41,7 @@ export class AttestationStore {
   readonly #env;
   readonly #tally;
   readonly #key;
+  readonly #pgp;
   readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
@@ -45,6 +52,7 @@ export class AttestationStore {
     this.#env = db.sublevel<string, Uint8Array>('env', { valueEncoding: 'view' });
     this.#tally = db.sublevel<string, string>('tally', { valueEncoding: 'utf8' });
     this.#key = db.sublevel<string, string>('key', { valueEncoding: 'utf8' });
+    this.#pgp = db.sublevel<string, string>('pgp', { valueEncoding: 'utf8' });
   }
 
   /** Opens (creating when absent) the store at `path`. */
@@ -134,6 +142,49 @@ export class AttestationStore {
     const added = [...fresh.values()];
     for (const listener of this.#listeners) listener(added);
     return results;
+  }
+
+  /**
+   * Adds StageX OpenPGP signature votes (verified by the caller) in one atomic batch. A vote is
+   * keyed by image, digest, signer and signature file hash, and only ever added: one already
+   * stored, or repeated in the list, changes nothing and is reported `present`.
+   */
+  putOpenpgpVotes(votes: readonly OpenpgpVote[]): Promise<('added' | 'present')[]> {
+    const run = this.#writing.then(async () => {
+      const keys = votes.map(openpgpKey);
+      const stored = await this.#pgp.getMany(keys);
+      const fresh = new Map<string, string>();
+      const results = votes.map((vote, i) => {
+        if (stored[i] !== undefined || fresh.has(keys[i]!)) return 'present' as const;
+        fresh.set(keys[i]!, vote.created);
+        return 'added' as const;
+      });
+      if (fresh.size > 0) await this.#pgp.batch([...fresh].map(([key, value]) => ({ type: 'put' as const, key, value })));
+      return results;
+    });
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * StageX OpenPGP votes for some images (all when none given): one range read from the first
+   * to the last image, as votesForImages.
+   */
+  async openpgpVotes(images?: Iterable<string>): Promise<OpenpgpVoteResult> {
+    const result: OpenpgpVoteResult = { votes: [], problems: [] };
+    const wanted = images === undefined ? undefined : new Set(images);
+    const sorted = wanted === undefined ? [] : [...wanted].sort();
+    if (wanted !== undefined && sorted.length === 0) return result;
+    const range = wanted === undefined ? {} : { gte: prefixRange(sorted[0]!).gte, lt: prefixRange(sorted.at(-1)!).lt };
+    for await (const batch of this.#batches<string>(this.#pgp, range)) {
+      for (const [key, value] of batch) {
+        if (wanted !== undefined && !wanted.has(key.slice(0, key.indexOf(SEP)))) continue;
+        const vote = parseOpenpgpEntry(key, value);
+        if (typeof vote === 'string') result.problems.push({ sublevel: 'pgp', key, problem: vote });
+        else result.votes.push(vote);
+      }
+    }
+    return result;
   }
 
   /**

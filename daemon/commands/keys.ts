@@ -18,10 +18,13 @@ export function registerKeys(program: Command, env: CommandEnv): void {
       const peerId = peerIdFromPrivateKey(await loadOrCreateIdentity(config.network.identityKey)).toString();
       const own = { name: config.name, keyid: signer.keyid, publicKey: toHex(signer.publicKey), peerId, trusted: policy.voters.has(signer.keyid) };
       if (options.json) {
-        env.io.out(JSON.stringify({ own, threshold: policy.threshold, trusted: [...policy.voters].map(([keyid, name]) => ({ keyid, name })) }));
+        env.io.out(JSON.stringify({ own, threshold: policy.threshold, trusted: [...policy.voters].map(([keyid, name]) => ({ keyid, name })), openpgp: [...policy.openpgpVoters].map(([fingerprint, name]) => ({ fingerprint, name })) }));
         return;
       }
       env.io.out(`name       ${own.name}\nkeyid      ${own.keyid}\npublic key ${own.publicKey}\npeer id    ${own.peerId}\n${own.trusted ? '' : 'note: this key is not among the trusted keys of the config, so its attestations do not vote\n'}`);
-      env.io.out(`threshold ${policy.threshold} of ${policy.voters.size}\n` + table(['NAME', 'KEYID'], [...policy.voters].map(([keyid, name]) => [name, keyid])));
+      env.io.out(`threshold ${policy.threshold} of ${policy.signers.size} signers\n` + table(['NAME', 'KEY'], [
+        ...[...policy.voters].map(([keyid, name]) => [name, keyid]),
+        ...[...policy.openpgpVoters].map(([fingerprint, name]) => [name, `openpgp ${fingerprint.toUpperCase()}`]),
+      ].sort(([a], [b]) => (a! < b! ? -1 : 1))));
     });
 }

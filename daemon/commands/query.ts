@@ -41,6 +41,10 @@ export function registerQuery(program: Command, env: CommandEnv): void {
         env.io.out(`${answer.name} (${answer.keyid}) signed ${answer.votes.length}\n` + table(['IMAGE', 'PLATFORM', 'INPUT', 'DIGEST', 'ENVELOPE'], answer.votes.map((v) => [v.image, v.platform, short(v.inputDigest), short(v.digest), short(v.envelope)])));
       } else {
         env.io.out(answer.verdicts.length ? verdictTable(answer.verdicts, policy) : 'nothing attested matches');
+        if (answer.openpgp?.length) {
+          const signer = (fingerprint: string) => policy.openpgpVoters.get(fingerprint) ?? 'not counted (revoked or no longer configured)';
+          env.io.out(`StageX OpenPGP signatures\n${table(['IMAGE', 'DIGEST', 'SIGNER', 'FINGERPRINT', 'CREATED', 'FILE'], answer.openpgp.map((v) => [v.image, short(v.digest), signer(v.fingerprint), v.fingerprint.toUpperCase(), v.created, short(v.file)]))}`);
+        }
       }
     });
 }

@@ -43,13 +43,18 @@ export function exitCodeOf(verdict: ManifestVerdict): number {
 }
 
 function why(entry: EntryVerdict): string {
-  if (entry.holds) return `trusted (${entry.via === 'engine' ? `engine digest of canonical ${short(entry.trusted)}` : 'canonical digest'})`;
+  if (entry.holds) return `trusted (${entry.via === 'vouched' ? `vouched for by ${entry.vouchers.length} signers` : 'canonical digest'})`;
   switch (entry.reason) {
-    case 'unknown': return 'unknown: no attestation for this image';
+    case 'unknown': return 'unknown: no attestation or StageX signature for this image';
     case 'pending': return `pending: ${entry.count} of ${entry.threshold} signers`;
     case 'conflict': return `CONFLICT: signers disagree (${entry.digests.map(short).join(' vs ')})`;
     case 'digest-differs': return `digest differs: trusted digest is ${entry.trusted}`;
   }
+}
+
+/** `alice (attestation), dave (openpgp)`: who vouched for the entry's digest, and how. */
+function vouchedBy(entry: EntryVerdict): string {
+  return entry.vouchers.map((v) => `${v.signer} (${v.via.join('+')})`).join(', ') || '-';
 }
 
 export function registerVerify(program: Command, env: CommandEnv): void {
@@ -72,8 +77,8 @@ export function registerVerify(program: Command, env: CommandEnv): void {
         return;
       }
       const shown = options.all || entries.length === 1 ? verdict.entries : verdict.failing;
-      if (shown.length) env.io.out(table(['IMAGE', 'DIGEST', 'VERDICT', 'WHERE'], shown.map((e) => [e.image, short(e.digest), why(e), e.where])));
+      if (shown.length) env.io.out(table(['IMAGE', 'DIGEST', 'VERDICT', 'VOUCHED BY', 'WHERE'], shown.map((e) => [e.image, short(e.digest), why(e), vouchedBy(e), e.where])));
       const held = verdict.entries.length - verdict.failing.length;
-      env.io.out(`${verdict.trusted ? 'TRUSTED' : exitCodeOf(verdict) === EXIT.conflict ? 'CONFLICT' : 'NOT TRUSTED'}: ${held} of ${verdict.entries.length} entries hold (threshold ${context.policy.threshold} of ${context.policy.voters.size})`);
+      env.io.out(`${verdict.trusted ? 'TRUSTED' : exitCodeOf(verdict) === EXIT.conflict ? 'CONFLICT' : 'NOT TRUSTED'}: ${held} of ${verdict.entries.length} entries hold (threshold ${context.policy.threshold} of ${context.policy.signers.size} signers)`);
     });
 }

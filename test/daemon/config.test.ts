@@ -25,12 +25,12 @@ describe('parseConfig', () => {
     assert.equal(config.signingKey, '/etc/stagex/signing-key.pem');
     assert.equal(config.store, '/etc/stagex/store');
     assert.equal(config.builder.tree, '/etc/stagex');
-    const policy = compileTrust({ threshold: config.trust.threshold, keys: config.trust.keys.map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey, k.name, 32) })) });
+    const policy = compileTrust({ threshold: config.trust.threshold, keys: config.trust.keys.filter((k) => k.publicKey !== undefined).map((k) => ({ name: k.name, publicKey: fromHex(k.publicKey!, k.name, 32) })) });
     assert.equal(policy.voters.size, 3);
   });
   it('documents every field of the schema', () => {
     const text = readFileSync(examplePath, 'utf8');
-    for (const field of ['name', 'networkId', 'signingKey', 'signer', 'signer.command', 'signer.offline', 'signer.publicKey', 'signer.timeoutSeconds', 'threshold', 'keys', 'revoked', 'store', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
+    for (const field of ['name', 'networkId', 'signingKey', 'signer', 'signer.command', 'signer.offline', 'signer.publicKey', 'signer.timeoutSeconds', 'threshold', 'keys', 'publicKey', 'openpgp', 'fingerprint', 'certificate', 'revoked', 'store', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
       assert.match(text, new RegExp(`"//${field}"`), `config.example.json has no "//${field}" comment`);
     }
   });
@@ -49,6 +49,18 @@ describe('parseConfig', () => {
     const message = problems({ ...example, name: '', networkId: 'Has Spaces', api: { listen: '10.0.0.1:80' } });
     assert.match(message, /3 problem\(s\)/);
     assert.match(message, /api\.listen: expected a loopback/);
+  });
+  it('resolves OpenPGP certificate paths beside the file', () => {
+    const config = parseConfig(example, '/etc/stagex/config.json');
+    assert.deepEqual(config.trust.keys.find((k) => k.name === 'lance')!.openpgp, [{ fingerprint: '6B61ECD76088748C70590D55E90A401336C8AAA9', certificate: '/etc/stagex/keys/lance.asc' }]);
+  });
+  it('refuses a signer with neither publicKey nor openpgp keys, and two signers of one name', () => {
+    assert.match(problems({ ...example, trust: { ...example.trust, keys: [...example.trust.keys, { name: 'nobody' }] } }), /trust\.keys\.4: expected publicKey, openpgp or both/);
+    assert.match(problems({ ...example, trust: { ...example.trust, keys: [...example.trust.keys, { name: 'alice', openpgp: [{ fingerprint: 'ab'.repeat(20), certificate: 'x.asc' }] }] } }), /trust\.keys: expected distinct signer names/);
+  });
+  it('refuses a fingerprint that is not 40 hex characters, and accepts one in revoked', () => {
+    assert.match(problems({ ...example, trust: { ...example.trust, keys: [{ name: 'x', openpgp: [{ fingerprint: 'E90A401336C8AAA9', certificate: 'x.asc' }] }] } }), /trust\.keys\.0\.openpgp\.0\.fingerprint: expected an OpenPGP v4 primary key fingerprint/);
+    assert.deepEqual(parseConfig({ ...example, trust: { ...example.trust, revoked: ['6B61ECD76088748C70590D55E90A401336C8AAA9'] } }, '/x/config.json').trust.revoked, ['6B61ECD76088748C70590D55E90A401336C8AAA9']);
   });
   it('refuses unknown fields, so a typo is not silently ignored', () => {
     assert.match(problems({ ...example, thresold: 2 }), /Unrecognized key.*thresold/);

@@ -63,9 +63,9 @@ describe('the real bootstrap-stage0 (StageX 2025.10.0), two reproducers', { skip
     await writeFile(join(dir, name), 'not the pinned tarball');
     const result = await cli('-c', members.alice!.config, 'sources', 'add', dir, '--json');
     assert.equal(result.code, 1, result.err);
-    const { files } = JSON.parse(result.out) as { files: { result: string; file: string }[] };
+    const { files } = JSON.parse(result.out) as { files: { result: string; file: string; reason?: string }[] };
     assert.deepEqual(files.map((f) => [f.result, f.file]), [['refused', name]]);
-    assert.match(result.err, /e7e739d6ac19a015565a24b835ca620dce7e536cbf20a7cc0da36e0ed0f836ed/);
+    assert.match(files[0]!.reason!, /expected sha256 e7e739d6ac19a015565a24b835ca620dce7e536cbf20a7cc0da36e0ed0f836ed, got [0-9a-f]{64}/);
     assert.equal(existsSync(join(members.alice!.config, '..', 'cache', 'sha256', 'e7e739d6ac19a015565a24b835ca620dce7e536cbf20a7cc0da36e0ed0f836ed')), false);
   });
 

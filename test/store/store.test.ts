@@ -7,6 +7,7 @@ import { readAttestation } from '../../protocol/attestation.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { queryDigest, verdictsFor } from '../../store/queries.ts';
+import type { OpenpgpVote } from '../../protocol/stagex-signature.ts';
 
 const keys = signers(3);
 const [a, b] = keys as [typeof keys[0], typeof keys[0]];
@@ -75,5 +76,41 @@ describe('AttestationStore', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'file'), 'x');
     await assert.rejects(AttestationStore.open(join(dir, 'file')), { code: 'STORE_OPEN_FAILED' });
+  });
+});
+
+describe('AttestationStore: StageX OpenPGP votes', () => {
+  const vote = (image: string, fingerprint: string, file = hex64(`${image} ${fingerprint}`)): OpenpgpVote => ({ image, digest: hex64(`manifest ${image}`), fingerprint, file, created: '2026-12-01T10:00:00.000Z' });
+  const F1 = 'a1'.repeat(20);
+  const F2 = 'b2'.repeat(20);
+
+  it('adds a vote once: a repeat, in the same batch or later, is present and changes nothing', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    const x = vote('core-a', F1);
+    assert.deepEqual(await store.putOpenpgpVotes([x, x, vote('core-a', F2)]), ['added', 'present', 'added']);
+    assert.deepEqual(await store.putOpenpgpVotes([{ ...x, created: '2030-01-01T00:00:00.000Z' }]), ['present']);
+    assert.deepEqual((await store.openpgpVotes(['core-a'])).votes.map((v) => [v.fingerprint, v.created]), [[F1, x.created], [F2, x.created]], 'a later write never overwrites');
+    await store.close();
+  });
+
+  it('reads an image\'s votes as a range: not its neighbours whose names it prefixes', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    await store.putOpenpgpVotes([vote('core-a', F1), vote('core-ab', F1), vote('core-b', F2), vote('user-z', F2)]);
+    assert.deepEqual((await store.openpgpVotes(['core-a'])).votes.map((v) => v.image), ['core-a']);
+    assert.deepEqual((await store.openpgpVotes(['core-a', 'user-z'])).votes.map((v) => v.image), ['core-a', 'user-z']);
+    assert.equal((await store.openpgpVotes()).votes.length, 4);
+    assert.deepEqual((await store.openpgpVotes([])).votes, []);
+    await store.close();
+  });
+
+  it('reports a foreign value as a problem instead of a vote', async () => {
+    const path = join(tempDir(), 'db');
+    const raw = new Level<string, string>(path);
+    await raw.put(`!pgp!core-a ${hex64('x')} ${F1} ${hex64('f')}`, 'yesterday');
+    await raw.close();
+    const store = await AttestationStore.open(path);
+    const { votes, problems } = await store.openpgpVotes(['core-a']);
+    assert.deepEqual([votes.length, problems.map((p) => p.sublevel)], [0, ['pgp']]);
+    await store.close();
   });
 });
