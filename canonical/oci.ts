@@ -78,7 +78,7 @@ export function imageManifest(config: Descriptor, layer: Descriptor): Blob {
  * the full name for containerd, the tag for `skopeo inspect oci:DIR:tag`.
  */
 export function imageIndex(manifest: Descriptor, reference?: string): Uint8Array {
-  const annotations = reference === undefined ? undefined : { 'io.containerd.image.name': reference, 'org.opencontainers.image.ref.name': tagOf(reference) };
+  const annotations = reference === undefined ? undefined : { 'io.containerd.image.name': fullName(reference), 'org.opencontainers.image.ref.name': tagOf(reference) };
   return encode({ schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests: [{ ...manifest, annotations }] });
 }
 
@@ -99,6 +99,18 @@ export function blobPath(digest: string): string {
 }
 
 /** The tag of a reference: what follows the last ":" after the last "/", else "latest". */
+/**
+ * A reference as containerd names images (`stagex/x:latest` -> `docker.io/stagex/x:latest`, `x` ->
+ * `docker.io/library/x:latest`): dockerd's containerd image store looks a loaded image up by that
+ * form, so a shorter one is loaded under a name nothing finds. Not part of any digest.
+ */
+function fullName(reference: string): string {
+  const tagged = tagOf(reference) === 'latest' && !reference.slice(reference.lastIndexOf('/') + 1).includes(':') ? `${reference}:latest` : reference;
+  const first = tagged.split('/')[0]!;
+  if (tagged.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) return tagged;
+  return tagged.includes('/') ? `docker.io/${tagged}` : `docker.io/library/${tagged}`;
+}
+
 function tagOf(reference: string): string {
   const colon = reference.lastIndexOf(':');
   return colon > reference.lastIndexOf('/') ? reference.slice(colon + 1) : 'latest';

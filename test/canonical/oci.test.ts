@@ -69,9 +69,12 @@ describe('layout documents', () => {
     const manifest = imageManifest(config, layer).descriptor;
     assert.equal(JSON.parse(text(imageIndex(manifest))).manifests[0].annotations, undefined);
     assert.deepEqual(JSON.parse(text(imageIndex(manifest, 'stagex/core-busybox:canonical'))).manifests[0].annotations, {
-      'io.containerd.image.name': 'stagex/core-busybox:canonical',
+      'io.containerd.image.name': 'docker.io/stagex/core-busybox:canonical',
       'org.opencontainers.image.ref.name': 'canonical',
     });
+    // the containerd image store finds a loaded image only by its full name
+    const named = (reference: string) => JSON.parse(text(imageIndex(manifest, reference))).manifests[0].annotations['io.containerd.image.name'];
+    assert.deepEqual(['busybox', 'stagex/x', 'localhost:5000/x:1', 'quay.io/stagex/x:2'].map(named), ['docker.io/library/busybox:latest', 'docker.io/stagex/x:latest', 'localhost:5000/x:1', 'quay.io/stagex/x:2']);
     assert.deepEqual(JSON.parse(text(dockerManifest(config, layer, 'localhost:5000/x'))), [{ Config: blobPath(config.digest), Layers: [`blobs/sha256/${'a'.repeat(64)}`], RepoTags: ['localhost:5000/x'] }]);
   });
 

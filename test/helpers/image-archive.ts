@@ -111,7 +111,8 @@ export async function imageArchive(layers: readonly Layer[], config: Record<stri
   ];
   if (style === 'docker-oci') {
     files.push(
-      { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [manifestDescriptor] }) },
+      // as `docker save` writes it since Docker 25: the full name is what the containerd image store looks up
+      { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...manifestDescriptor, annotations: { 'io.containerd.image.name': `docker.io/${repoTag}`, 'org.opencontainers.image.ref.name': repoTag.slice(repoTag.lastIndexOf(':') + 1) } }] }) },
       { name: 'manifest.json', content: JSON.stringify([{ Config: `blobs/sha256/${configHex}`, RepoTags: [repoTag], Layers: blobs.map((blob) => `blobs/sha256/${sha256(blob)}`) }]) },
     );
     return tarOf(files);

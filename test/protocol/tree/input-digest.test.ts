@@ -15,7 +15,7 @@ function digestsOf(inputs: PackageInput[]) {
 
 const base = () => [
   fakePackage('bootstrap-stage0', { meta: 'platforms = ["linux/386"]' }),
-  fakePackage('core-a', { deps: ['bootstrap-stage0'], extra: SOURCES, files: { 'patches/fix.patch': 'diff' } }),
+  { ...fakePackage('core-a', { deps: ['bootstrap-stage0'], extra: SOURCES, files: { 'patches/fix.patch': 'diff' } }), executables: ['patches/fix.patch'] },
   fakePackage('core-b', { deps: ['core-a'] }),
   fakePackage('core-c', { deps: ['bootstrap-stage0'] }),
   fakePackage('user-d', { deps: ['core-b'], meta: 'version = "2"\nplatforms = ["linux/amd64", "linux/arm64"]' }),
@@ -27,13 +27,13 @@ describe('inputDigests', () => {
     const digests = digestsOf(inputs);
     const stage0 = digests.get('bootstrap-stage0')!.get('linux/386')!;
     const a = inputs[1]!;
-    const json = `{"deps":{"bootstrap-stage0":"${stage0}"},"files":{"Containerfile":"${sha256(a.containerfile)}","package.toml":"${sha256(a.toml)}","patches/fix.patch":"${sha256('diff')}"},"name":"core-a","platform":"linux/amd64","sources":["${HASH_A}","${HASH_B}"],"target":"package","version":"1.0"}`;
+    const json = `{"deps":{"bootstrap-stage0":"${stage0}"},"files":{"Containerfile":{"mode":"0644","sha256":"${sha256(a.containerfile)}"},"package.toml":{"mode":"0644","sha256":"${sha256(a.toml)}"},"patches/fix.patch":{"mode":"0755","sha256":"${sha256('diff')}"}},"name":"core-a","platform":"linux/amd64","sources":["${HASH_A}","${HASH_B}"],"target":"package","version":"1.0"}`;
     assert.equal(digests.get('core-a')!.get('linux/amd64'), createHash('sha256').update(json).digest('hex'));
   });
 
   it('writes null for a missing version and for the last-stage target', () => {
     const input = fakePackage('pallet-x', { meta: '', containerfile: 'FROM scratch\n' });
-    const json = `{"deps":{},"files":{"Containerfile":"${sha256(input.containerfile)}","package.toml":"${sha256(input.toml)}"},"name":"pallet-x","platform":"linux/amd64","sources":[],"target":null,"version":null}`;
+    const json = `{"deps":{},"files":{"Containerfile":{"mode":"0644","sha256":"${sha256(input.containerfile)}"},"package.toml":{"mode":"0644","sha256":"${sha256(input.toml)}"}},"name":"pallet-x","platform":"linux/amd64","sources":[],"target":null,"version":null}`;
     assert.equal(digestsOf([input]).get('pallet-x')!.get('linux/amd64'), createHash('sha256').update(json).digest('hex'));
   });
 
@@ -51,6 +51,11 @@ describe('inputDigests', () => {
     const after = digestsOf(changed);
     const moved = [...after].filter(([name, byPlatform]) => [...byPlatform].some(([p, d]) => before.get(name)!.get(p) !== d)).map(([name]) => name);
     assert.deepEqual(moved, ['core-a', 'core-b', 'user-d']);
+  });
+
+  it('changes when only a file\'s mode does: the mode reaches the image (a hex0-seed must stay executable)', () => {
+    const seed = (executables: string[]) => digestsOf([{ ...fakePackage('bootstrap-stage0', { files: { 'hex0-seed': 'seed' } }), executables }]).get('bootstrap-stage0')!.get('linux/amd64');
+    assert.notEqual(seed(['hex0-seed']), seed([]));
   });
 
   it('changes with a source hash, a version given by version_from, or the target', () => {
