@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import type { BuildEvent } from '../../daemon/builder/build-progress.ts';
@@ -26,6 +26,13 @@ const noEngine = await engine.identify().then(
   (error: BuilderError) => `no Docker engine answers at ${SOCKET} (${error.code}); run scripts/engine.sh`,
 );
 const skip = noEngine !== false ? noEngine : (await engine.hasImage(BASE)) ? false : `no ${BASE} image; run scripts/base-image.sh`;
+/**
+ * `POST /build` with no session is the builder's path to Podman; on Docker's containerd image
+ * store (which StageX's OCI export needs) it fails every build (moby/moby#47717), so Docker builds
+ * go through buildx (recipe-build.ts, builder.test.ts), and these run only on a classic store.
+ */
+const containerdStore = noEngine === false && JSON.stringify(await engine.driverStatus()).includes('io.containerd.snapshotter.v1');
+const apiBuilds = skip !== false ? skip : containerdStore ? 'Docker keeps images in its containerd store, where POST /build without a session fails (moby/moby#47717): Docker builds through buildx here, and the API build path is tested against Podman (podman.test.ts)' : false;
 
 const repo = `stagex-test/engine-${process.pid}`;
 after(async () => {
@@ -72,7 +79,7 @@ describe('connectEngine', () => {
     });
   });
 
-  describe('build', () => {
+  describe('build', { skip: apiBuilds }, () => {
     it('builds a heredoc COPY and an offline RUN from the local base image', { skip }, async () => {
       const { id, logs, events } = await build(
         'heredoc',
@@ -143,8 +150,8 @@ describe('connectEngine', () => {
 
   describe('tag, hasImage and exportImage', () => {
     it('tags an image under a new name', { skip }, async () => {
-      const { id } = await build('to-tag', `FROM ${BASE}\n`);
-      await engine.tag(id, repo, 'tagged');
+      await engine.importImage(Readable.from([await contextTar(new Map([['hello', 'hi\n']]), 'hello')]), repo, 'to-tag');
+      await engine.tag(`${repo}:to-tag`, repo, 'tagged');
       assert.equal(await engine.hasImage(`${repo}:tagged`), true);
       assert.equal(await engine.hasImage(`${repo}:never-built`), false);
     });
@@ -155,12 +162,12 @@ describe('connectEngine', () => {
     });
 
     it('exports a docker-archive tar holding manifest.json', { skip }, async () => {
-      await build('export', `FROM ${BASE}\nCOPY <<EOF /hello\nhi\nEOF\n`);
+      await engine.importImage(Readable.from([await contextTar(new Map([['hello', 'hi\n']]), 'hello')]), repo, 'export');
       const names = await entryNames(await engine.exportImage(`${repo}:export`));
       assert.ok(names.includes('manifest.json'), `entries: ${names.join(', ')}`);
       const manifest = JSON.parse(names.manifest!) as { RepoTags: string[]; Layers: string[] }[];
       assert.deepEqual(manifest[0]?.RepoTags, [`${repo}:export`]);
-      assert.equal(manifest[0]?.Layers.length, 2);
+      assert.equal(manifest[0]?.Layers.length, 1);
     });
   });
 });
