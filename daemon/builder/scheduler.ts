@@ -64,6 +64,9 @@ export async function runPlan(run: RunPlan): Promise<RunResult> {
   const { log } = run;
   const done = new Map<string, StepOutcome>();
   const outcomes: RunResult['outcomes'] = [];
+  if (run.engineInfo.name !== 'docker' && run.plan.steps.length > 0) {
+    log('builder.canonical-only', { engine: `${run.engineInfo.name} ${run.engineInfo.version}`, reason: 'only Docker with buildx runs the release recipe, so these builds record the canonical digest and vouch for no StageX digest' }, 'warn');
+  }
   for (const step of run.plan.steps) {
     run.signal?.throwIfAborted();
     const outcome = await runStep(run, step, done);

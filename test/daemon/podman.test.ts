@@ -33,6 +33,8 @@ const noDocker = await docker.identify().then(
   (error: BuilderError) => `no Docker engine answers at ${DOCKER_SOCKET} (${error.code}); run scripts/engine.sh`,
 );
 const skip = noPodman !== false ? noPodman : noDocker;
+/** Docker builds through the Engine API only on its classic store (engine.test.ts says why); on the containerd store builder.test.ts compares Podman with Docker's buildx builds. */
+const dockerApiBuilds = skip !== false ? skip : JSON.stringify(await docker.driverStatus()).includes('io.containerd.snapshotter.v1') ? 'Docker keeps images in its containerd store, where POST /build without a session fails (moby/moby#47717): builder.test.ts compares Podman with Docker\'s buildx builds of the demo tree' : false;
 
 const name = `pm${process.pid}`;
 /** Image ids on Podman before the tests: its builds leave untagged stage images, removed after. */
@@ -205,7 +207,7 @@ describe('connectEngine with Podman', () => {
   });
 
   describe('canonical digest', () => {
-    it('Docker (BuildKit) and Podman give the same digests for a two-image chain, the dependency resolved locally', { skip }, async () => {
+    it('Docker (BuildKit) and Podman give the same digests for a two-image chain, the dependency resolved locally', { skip: dockerApiBuilds }, async () => {
       const onPodman = await chain(podman, 'same', 'one');
       const onDocker = await chain(docker, 'same', 'one');
       assert.equal(onPodman.first, onDocker.first);
