@@ -68,7 +68,10 @@ async function importFile(file: string, submit: Submit): Promise<ImportOutcome> 
 export interface IngestCounts {
   added: number;
   present: number;
+  /** Envelopes the verification pipeline refused, and why. */
   refused: { code: string; error: string }[];
+  /** Valid envelopes the store's per-key cap refused (store/vote-cap.ts). */
+  capped: number;
 }
 
 /**
@@ -77,7 +80,7 @@ export interface IngestCounts {
  * is written, so neither the cores nor the disk wait for each other.
  */
 export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncIterable<Uint8Array[]>, store: AttestationStore, verify: BatchVerifier, where: string, inFlight = 2): Promise<IngestCounts> {
-  const counts: IngestCounts = { added: 0, present: 0, refused: [] };
+  const counts: IngestCounts = { added: 0, present: 0, refused: [], capped: 0 };
   const verifying: Promise<Checked[]>[] = [];
   let writing: Promise<void> = Promise.resolve();
   const storeNext = async () => {
@@ -86,7 +89,7 @@ export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncItera
     for (const c of checked) if (!('votes' in c)) counts.refused.push(c);
     await writing;
     writing = store.putMany(attestations).then((results) => {
-      for (const result of results) counts[result] += 1;
+      for (const result of results) typeof result === 'object' ? (counts.capped += 1) : (counts[result] += 1);
     });
   };
   for await (const batch of batches) {

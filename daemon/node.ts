@@ -66,7 +66,8 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
   const submit = async (bytes: Uint8Array) => {
     const attestation = readAttestation(bytes, policy, 'submitted envelope');
     const result = await store.put(attestation);
-    if (result === 'added') await gossip.publish(attestation.bytes);
+    // A gossip message carries one signature (DESIGN section 6): a co-signed envelope spreads by sync.
+    if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
     return { result, hash: attestation.hash };
   };
   let cached: { at: number; value: ReturnType<typeof answerStatus> } | undefined;

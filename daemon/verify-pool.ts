@@ -15,7 +15,7 @@ export type BatchVerifier = (batch: Uint8Array[], where: string) => Promise<Chec
 
 export interface WorkerReply {
   id: number;
-  results: ({ hash: string; votes: Attestation['votes'] } | { code: string; error: string })[];
+  results: Checked[];
 }
 
 export class VerifyPool {
@@ -58,7 +58,7 @@ export class VerifyPool {
       slot.worker.postMessage({ id, batch, where });
     }).then((reply) => {
       slot.busy -= 1;
-      return reply.results.map((r, i) => ('hash' in r ? { ...r, bytes: batch[i]! } : r));
+      return reply.results;
     });
   };
 

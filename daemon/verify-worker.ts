@@ -10,8 +10,8 @@ const policy = compileTrust(workerData as TrustPolicyInput);
 parentPort!.on('message', ({ id, batch, where }: { id: number; batch: Uint8Array[]; where: string }) => {
   const results: WorkerReply['results'] = batch.map((bytes) => {
     try {
-      const { hash, votes } = readAttestation(bytes, policy, where);
-      return { hash, votes };
+      const { hash, bytes: canonical, votes } = readAttestation(bytes, policy, where);
+      return { hash, bytes: canonical, votes };
     } catch (error) {
       if (error instanceof StagexError) return { code: error.code, error: error.message };
       return { code: 'INTERNAL', error: (error as Error).message };

@@ -47,9 +47,31 @@ export async function signEnvelope(payloadType: string, payload: Uint8Array, sig
   return envelopeOf(payloadType, payload, signatures);
 }
 
-/** The bytes that go on the wire and into the store, and whose sha256 names the envelope. */
+/**
+ * The canonical bytes of an envelope (DESIGN section 4): what is stored, forwarded and hashed.
+ * Fields in this order and no other (`payloadType`, `payload`, `signatures` of `keyid`, `sig`),
+ * standard padded base64, signatures sorted by keyid, no whitespace. Decoding and re-encoding
+ * erases every freedom JSON and base64 leave a sender (extra fields, padding, alphabet, order),
+ * so unsigned bytes cannot make two envelopes of one signature.
+ */
+export function canonicalBytes(payloadType: string, payload: Uint8Array, signatures: readonly Signature[]): Uint8Array {
+  const sorted = [...signatures].sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
+  const json = JSON.stringify({ payloadType, payload: toBase64(payload), signatures: sorted.map((s) => ({ keyid: s.keyid, sig: toBase64(s.sig) })) });
+  return new Uint8Array(Buffer.from(json, 'utf8'));
+}
+
+/** The canonical bytes of an envelope this node assembled (every keyid present). */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  return new Uint8Array(Buffer.from(JSON.stringify(envelope), 'utf8'));
+  const signatures = envelope.signatures.map((s, i) => ({ keyid: signatureKeyid(s, i, 'envelope'), sig: fromBase64(s.sig, `envelope: signatures[${i}].sig`) }));
+  return canonicalBytes(envelope.payloadType, fromBase64(envelope.payload, 'envelope: payload'), signatures);
+}
+
+/** A signature's keyid: required, since a signature without one would have to be tried against every key. */
+export function signatureKeyid(signature: Envelope['signatures'][number], index: number, where: string): string {
+  if (!signature.keyid) {
+    throw new ProtocolError('MISSING_KEYID', `${where}: signatures[${index}].keyid: expected the keyid of the signing key, got none`);
+  }
+  return signature.keyid;
 }
 
 export function envelopeHash(bytes: Uint8Array): string {
@@ -85,41 +107,51 @@ export interface KnownKey {
 export interface VerifiedEnvelope {
   /** The exact payload bytes that the signatures cover. */
   readonly payload: Uint8Array;
-  /** Distinct keyids (computed from the key, not read from the envelope) whose signature holds. */
+  /** Distinct keyids (computed from the key, not read from the envelope) whose signature holds, sorted. */
   readonly keyids: readonly string[];
+  /** The canonical form: the payload and one verified signature per known key (canonicalBytes). */
+  readonly bytes: Uint8Array;
+  /** sha256 of `bytes`: the envelope's id. */
+  readonly hash: string;
 }
 
 /**
- * Checks every signature against the keys the caller knows. The envelope's keyid field only
- * selects a key: the signature must hold under that key's bytes. A signature with no keyid is
- * tried against every known key; one whose keyid names no known key is skipped (so a peer cannot
- * make us try N keys per signature). Distinct keys are returned once each.
- * Throws UNSUPPORTED_PAYLOAD_TYPE, BAD_ENCODING, UNKNOWN_SIGNER (no signature by a known key) or
- * BAD_SIGNATURE (a known key's signature does not hold and no other does).
+ * Verifies an envelope against the keys the caller knows and reduces it to its canonical form
+ * (DESIGN section 4). Every signature must carry a keyid (MISSING_KEYID, checked before any
+ * verification): a keyless one would have to be tried against every key. The keyid only
+ * selects a key, and the signature must hold under that key's bytes; a keyid naming no known
+ * key is dropped without verification, so a peer cannot make us try N keys per signature nor
+ * spend anything on keys we do not know. Per key, candidate signatures are tried in byte order
+ * and the first that holds is kept, so the result depends on the set of signatures received,
+ * never on their order or on what else came with them.
+ * Throws UNSUPPORTED_PAYLOAD_TYPE, MISSING_KEYID, BAD_ENCODING, UNKNOWN_SIGNER (no signature
+ * by a known key) or BAD_SIGNATURE (no known key's signature holds).
  */
 export function verifyEnvelope(envelope: Envelope, keys: ReadonlyMap<string, KnownKey>, expectedType: string, where: string): VerifiedEnvelope {
   if (envelope.payloadType !== expectedType) {
     throw new ProtocolError('UNSUPPORTED_PAYLOAD_TYPE', `${where}: expected payloadType ${expectedType}, got ${JSON.stringify(envelope.payloadType.slice(0, 80))}`);
   }
+  const keyids = envelope.signatures.map((s, i) => signatureKeyid(s, i, where));
   const payload = fromBase64(envelope.payload, `${where}: payload`);
-  const pae = preAuthEncoding(envelope.payloadType, payload);
-  const valid = new Set<string>();
-  let failedKnown = 0;
-  envelope.signatures.forEach((signature, index) => {
-    const sig = fromBase64(signature.sig, `${where}: signatures[${index}].sig`);
-    const named = signature.keyid ? keys.get(signature.keyid) : undefined;
-    if (signature.keyid && !named) return;
-    for (const key of named ? [named] : keys.values()) {
-      if (key.verify(pae, sig)) {
-        valid.add(key.keyid);
-        return;
-      }
-    }
-    if (named) failedKnown += 1;
+  const candidates = new Map<string, Uint8Array[]>();
+  envelope.signatures.forEach((signature, i) => {
+    const keyid = keyids[i]!;
+    if (!keys.has(keyid)) return;
+    candidates.set(keyid, [...(candidates.get(keyid) ?? []), fromBase64(signature.sig, `${where}: signatures[${i}].sig`)]);
   });
-  if (valid.size > 0) return { payload, keyids: [...valid].sort() };
-  if (failedKnown > 0) {
-    throw new ProtocolError('BAD_SIGNATURE', `${where}: signature by known key does not verify over this payload`);
+  if (candidates.size === 0) {
+    throw new ProtocolError('UNKNOWN_SIGNER', `${where}: signed by no known key (keyids ${keyids.map((k) => k.slice(0, 80)).join(', ')})`);
   }
-  throw new ProtocolError('UNKNOWN_SIGNER', `${where}: signed by no known key (keyids ${envelope.signatures.map((s) => s.keyid ?? '(none)').join(', ')})`);
+  const pae = preAuthEncoding(envelope.payloadType, payload);
+  const valid: Signature[] = [];
+  for (const [keyid, sigs] of candidates) {
+    const key = keys.get(keyid)!;
+    const sig = sigs.sort(Buffer.compare).find((s) => key.verify(pae, s));
+    if (sig) valid.push({ keyid, sig });
+  }
+  if (valid.length === 0) {
+    throw new ProtocolError('BAD_SIGNATURE', `${where}: expected a signature by a known key that verifies over this payload, got none that does`);
+  }
+  const bytes = canonicalBytes(envelope.payloadType, payload, valid);
+  return { payload, keyids: valid.map((s) => s.keyid).sort(), bytes, hash: envelopeHash(bytes) };
 }

@@ -1,7 +1,7 @@
 /** Errors of the attestation store. */
 import { StagexError } from '../protocol/errors.ts';
 
-export type StoreErrorCode = 'STORE_OPEN_FAILED' | 'STORE_CLOSED';
+export type StoreErrorCode = 'STORE_OPEN_FAILED' | 'STORE_CLOSED' | 'KEY_ALREADY_VOTED' | 'KEY_DIGEST_CAP';
 
 export class StoreError extends StagexError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {

@@ -8,6 +8,7 @@ import { Level } from 'level';
 import { identityKey, type Attestation, type Vote } from '../protocol/attestation.ts';
 import { StoreError, type StoreProblem } from './errors.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
+import { VoteCap, type CapRefusal } from './vote-cap.ts';
 import { appendTally, indexValue, openpgpKey, parseIndexEntry, parseOpenpgpEntry, parseTally, prefixRange, SEP, tallyLine } from './keys.ts';
 
 /** The part of a (sub)level that range reads use. */
@@ -32,6 +33,9 @@ export interface OpenpgpVoteResult {
   votes: OpenpgpVote[];
   problems: StoreProblem[];
 }
+
+/** What a write did with one attestation: stored it, had it, or refused it by the per-key cap. */
+export type PutResult = 'added' | 'present' | CapRefusal;
 
 const READ_BATCH = 1000;
 
@@ -94,30 +98,40 @@ export class AttestationStore {
 
   /**
    * Adds a verified attestation and its indexes in one atomic batch. Adding an envelope that is
-   * already stored changes nothing.
+   * already stored changes nothing. Throws StoreError KEY_ALREADY_VOTED or KEY_DIGEST_CAP when
+   * the per-key cap refuses it (store/vote-cap.ts).
    */
   async put(attestation: Attestation): Promise<'added' | 'present'> {
     const [result] = await this.putMany([attestation]);
+    if (typeof result === 'object') throw new StoreError(result.code, result.error);
     return result!;
   }
 
   /**
    * Adds many verified attestations in one atomic batch (what sync and bulk import use), each
-   * envelope once: those already stored, or repeated in the list, change nothing.
+   * envelope once: those already stored, or repeated in the list, change nothing; those the
+   * per-key cap refuses (store/vote-cap.ts, checked against the tallies this write reads and
+   * the attestations before them in the list) are not stored.
    */
-  putMany(attestations: readonly Attestation[]): Promise<('added' | 'present')[]> {
+  putMany(attestations: readonly Attestation[]): Promise<PutResult[]> {
     const run = this.#writing.then(() => this.#putMany(attestations));
     this.#writing = run.catch(() => undefined);
     return run;
   }
 
-  async #putMany(attestations: readonly Attestation[]): Promise<('added' | 'present')[]> {
+  async #putMany(attestations: readonly Attestation[]): Promise<PutResult[]> {
     const stored = await this.#env.getMany(attestations.map((a) => a.hash));
+    const identities = [...new Set(attestations.flatMap((a, i) => (stored[i] === undefined ? a.votes.map(identityKey) : [])))];
+    const tallies = await this.#tally.getMany(identities);
+    const cap = new VoteCap(identities, tallies);
     const fresh = new Map<string, Attestation>();
-    const results = attestations.map((attestation, i) => {
-      if (stored[i] !== undefined || fresh.has(attestation.hash)) return 'present' as const;
+    const results = attestations.map((attestation, i): PutResult => {
+      if (stored[i] !== undefined || fresh.has(attestation.hash)) return 'present';
+      const refusal = cap.check(attestation);
+      if (refusal) return refusal;
+      cap.add(attestation);
       fresh.set(attestation.hash, attestation);
-      return 'added' as const;
+      return 'added';
     });
     if (fresh.size === 0) return results;
     const linesByIdentity = new Map<string, string[]>();
@@ -125,11 +139,10 @@ export class AttestationStore {
       const identity = identityKey(vote);
       linesByIdentity.set(identity, [...(linesByIdentity.get(identity) ?? []), tallyLine(vote)]);
     }
-    const identities = [...linesByIdentity.keys()];
-    const tallies = await this.#tally.getMany(identities);
     const batch = this.#db.batch();
     identities.forEach((identity, i) => {
-      const next = appendTally(tallies[i], linesByIdentity.get(identity)!);
+      const lines = linesByIdentity.get(identity);
+      const next = lines && appendTally(tallies[i], lines);
       if (next !== undefined) batch.put(identity, next, { sublevel: this.#tally });
     });
     for (const attestation of fresh.values()) {

@@ -3,13 +3,11 @@
  * takes ~16k envelopes/s in batches against ~11k/s one batch each (NOTES.md).
  */
 import type { Attestation } from '../protocol/attestation.ts';
-import type { AttestationStore } from './store.ts';
-
-type Result = 'added' | 'present';
+import type { AttestationStore, PutResult } from './store.ts';
 
 export class WriteQueue {
   readonly #store: AttestationStore;
-  #pending: { attestation: Attestation; resolve: (r: Result) => void; reject: (e: unknown) => void }[] = [];
+  #pending: { attestation: Attestation; resolve: (r: PutResult) => void; reject: (e: unknown) => void }[] = [];
   #scheduled = false;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -18,7 +16,7 @@ export class WriteQueue {
   }
 
   /** Queues an insert; resolves when its batch is written. */
-  add(attestation: Attestation): Promise<Result> {
+  add(attestation: Attestation): Promise<PutResult> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ attestation, resolve, reject });
       if (!this.#scheduled) {

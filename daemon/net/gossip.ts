@@ -1,11 +1,13 @@
 /**
  * Attestation gossip (DESIGN section 6) on `/stagex/<networkId>/attestations/1`. Every message
- * goes through the one validation pipeline (protocol/attestation.ts) as the topic validator:
- * invalid -> Reject (the sender's score falls), unknown signer or already stored -> Ignore,
- * valid -> Accept, then stored once. Nothing invalid is forwarded.
+ * goes through the validation pipeline's gossip rule (protocol/attestation.ts
+ * readGossipAttestation) as the topic validator: invalid, keyless, several signatures or not
+ * canonical -> Reject (the sender's score falls); unknown signer (no verification spent),
+ * already stored, or refused by the store's per-key cap -> Ignore; otherwise stored, then
+ * Accept. So what is forwarded is exactly what this node stored, in canonical bytes.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
-import { readAttestation } from '../../protocol/attestation.ts';
+import { readGossipAttestation } from '../../protocol/attestation.ts';
 import { MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
@@ -28,7 +30,7 @@ export interface GossipInit {
   policy: TrustPolicy;
   store: AttestationStore;
   log?: (event: string, fields: Record<string, unknown>) => void;
-  /** Called after an accepted envelope is stored for the first time. */
+  /** Called when an envelope from gossip is stored for the first time (before it is forwarded). */
   onStored?: (hash: string) => void;
   /** Whether an envelope hash is stored, answered from memory (sync's hash index); default: a store read. */
   has?: (hash: string) => boolean;
@@ -61,7 +63,7 @@ export class Gossip {
     await this.#queue.drain();
   }
 
-  /** Publishes envelope bytes that are already stored here. */
+  /** Publishes canonical envelope bytes with one signature that are already stored here. */
   async publish(bytes: Uint8Array): Promise<void> {
     if (!this.#node) return;
     await this.#node.services.pubsub.publish(this.topic, bytes);
@@ -77,7 +79,7 @@ export class Gossip {
     }
     let attestation;
     try {
-      attestation = readAttestation(message.data, this.#init.policy, `gossip from ${from}`);
+      attestation = readGossipAttestation(message.data, this.#init.policy, `gossip from ${from}`);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       const unknown = error.code === 'UNKNOWN_SIGNER';
@@ -89,12 +91,19 @@ export class Gossip {
       this.counters.ignored += 1;
       return TopicValidatorResult.Ignore;
     }
+    // Stored before the answer: a valid envelope the per-key cap refuses is Ignored, not forwarded.
+    const result = await this.#queue.add(attestation).catch((error: Error) => {
+      log('store.error', { error: error.message });
+      return undefined;
+    });
+    if (result !== 'added') {
+      this.counters.ignored += 1;
+      if (typeof result === 'object') log('gossip.ignored', { from, code: result.code, reason: result.error });
+      return TopicValidatorResult.Ignore;
+    }
     this.counters.accepted += 1;
-    void this.#queue.add(attestation).then((result) => {
-      if (result !== 'added') return;
-      this.counters.stored += 1;
-      this.#init.onStored?.(attestation.hash);
-    }, (error: Error) => log('store.error', { error: error.message }));
+    this.counters.stored += 1;
+    this.#init.onStored?.(attestation.hash);
     return TopicValidatorResult.Accept;
   }
 }

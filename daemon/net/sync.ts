@@ -155,7 +155,7 @@ export class Sync {
     this.counters.envelopesAdded += counts.added;
     const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
     if (invalid.length > 0) throw new Misbehaviour(`sent ${invalid.length} invalid envelope(s): ${invalid[0]!.error}`);
-    this.#log('sync.round', { peer: peer.toString(), missing: missing.length, added: counts.added });
+    this.#log('sync.round', { peer: peer.toString(), missing: missing.length, added: counts.added, capped: counts.capped });
   }
 
   /**

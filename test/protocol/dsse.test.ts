@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeEnvelope, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope, type KnownKey } from '../../protocol/dsse.ts';
+import { canonicalBytes, encodeEnvelope, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope, type Envelope, type KnownKey } from '../../protocol/dsse.ts';
 import { createVerifier } from '../../protocol/ed25519.ts';
-import { toBase64 } from '../../protocol/encoding.ts';
+import { sha256Hex, toBase64 } from '../../protocol/encoding.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { envelopeNow, signer } from '../helpers/fixtures.ts';
 
@@ -82,12 +82,22 @@ describe('verifyEnvelope', () => {
     const lying = { ...envelope, signatures: [{ keyid: bob.keyid, sig: envelope.signatures[0]!.sig }] };
     assert.equal(codeOf(() => verifyEnvelope(lying, known(alice, bob), TYPE, 'test')), 'BAD_SIGNATURE');
   });
-  it('tries every known key for a signature without keyid', () => {
-    const anonymous = { ...envelope, signatures: [{ sig: envelope.signatures[0]!.sig }] };
-    assert.deepEqual(verifyEnvelope(anonymous, known(bob, alice), TYPE, 'test').keyids, [alice.keyid]);
+  it('refuses a signature without keyid as MISSING_KEYID, before verifying anything', () => {
+    const { keys, calls } = counting(alice, bob);
+    for (const keyid of [undefined, '']) {
+      const anonymous = { ...envelope, signatures: [...envelope.signatures, keyid === undefined ? { sig: envelope.signatures[0]!.sig } : { keyid, sig: envelope.signatures[0]!.sig }] };
+      assert.equal(codeOf(() => verifyEnvelope(anonymous, keys, TYPE, 'test')), 'MISSING_KEYID');
+    }
+    assert.equal(calls(), 0);
+  });
+  it('spends no verification on a keyid it does not know', () => {
+    const { keys, calls } = counting(alice);
+    const strangers = { ...envelope, signatures: Array.from({ length: 16 }, (_, i) => ({ keyid: `stranger-${i}`, sig: envelope.signatures[0]!.sig })) };
+    assert.equal(codeOf(() => verifyEnvelope(strangers, keys, TYPE, 'test')), 'UNKNOWN_SIGNER');
+    assert.equal(calls(), 0);
   });
   it('counts one key once however many of its signatures the envelope carries', () => {
-    const twice = { ...envelope, signatures: [...envelope.signatures, { keyid: 'other-hint', sig: envelope.signatures[0]!.sig }, { sig: envelope.signatures[0]!.sig }] };
+    const twice = { ...envelope, signatures: [...envelope.signatures, { keyid: 'other-hint', sig: envelope.signatures[0]!.sig }, { keyid: alice.keyid, sig: envelope.signatures[0]!.sig }] };
     assert.deepEqual(verifyEnvelope(twice, known(alice), TYPE, 'test').keyids, [alice.keyid]);
   });
   it('keeps the valid signatures of a co-signed envelope with one bad signature', () => {
@@ -97,6 +107,55 @@ describe('verifyEnvelope', () => {
   });
   it('rejects base64 with characters outside both alphabets', () => {
     assert.equal(codeOf(() => verifyEnvelope({ ...envelope, payload: 'aGVsbG8*' }, known(alice), TYPE, 'test')), 'BAD_ENCODING');
+  });
+});
+
+/** Known keys whose verifications are counted. */
+function counting(...signers: ReturnType<typeof signer>[]): { keys: Map<string, KnownKey>; calls: () => number } {
+  let n = 0;
+  const keys = new Map([...known(...signers)].map(([keyid, key]) => [keyid, { keyid, verify: (m: Uint8Array, s: Uint8Array) => (n += 1, key.verify(m, s)) }]));
+  return { keys, calls: () => n };
+}
+
+describe('canonicalBytes', () => {
+  it('writes the fields in order, standard padded base64, signatures sorted by keyid, no spaces', () => {
+    const written = canonicalBytes(TYPE, bytes('hi'), [{ keyid: 'b', sig: new Uint8Array([1, 2]) }, { keyid: 'a', sig: new Uint8Array([255]) }]);
+    assert.equal(Buffer.from(written).toString(), '{"payloadType":"http://example.com/HelloWorld","payload":"aGk=","signatures":[{"keyid":"a","sig":"/w=="},{"keyid":"b","sig":"AQI="}]}');
+  });
+});
+
+describe('verifyEnvelope: the canonical form (DESIGN section 4)', () => {
+  const alice = signer(1);
+  const bob = signer(2);
+  const stranger = signer(3);
+  const payload = bytes('??>>~~~ hello');
+  const envelope = envelopeNow(TYPE, payload, [alice, bob]);
+  const canonical = encodeEnvelope(envelope);
+  const strangers = envelopeNow(TYPE, payload, [stranger]).signatures;
+  const variants: [string, unknown][] = [
+    ['an unknown field, at the top and in a signature', { ...envelope, extra: 'x', signatures: envelope.signatures.map((s) => ({ ...s, note: 1 })) }],
+    ['URL-safe unpadded base64', { ...envelope, payload: Buffer.from(payload).toString('base64url'), signatures: envelope.signatures.map((s) => ({ ...s, sig: Buffer.from(s.sig, 'base64').toString('base64url') })) }],
+    ['a duplicated signature', { ...envelope, signatures: [...envelope.signatures, envelope.signatures[0]] }],
+    ['an extra signature by an unknown key', { ...envelope, signatures: [...envelope.signatures, ...strangers] }],
+    ['signatures in another order', { ...envelope, signatures: [...envelope.signatures].reverse() }],
+    ['a signature that does not verify', { ...envelope, signatures: [...envelope.signatures, { keyid: alice.keyid, sig: strangers[0]!.sig }] }],
+  ];
+  for (const [name, variant] of variants) {
+    it(`gives the same bytes and id with ${name}`, () => {
+      const parsed = parseEnvelope(bytes(JSON.stringify(variant)), 'test');
+      const verified = verifyEnvelope(parsed, known(alice, bob), TYPE, 'test');
+      assert.deepEqual(verified.bytes, canonical);
+      assert.equal(verified.hash, sha256Hex(canonical));
+    });
+  }
+  it('keeps only the signatures of keys it knows', () => {
+    const verified = verifyEnvelope(envelope, known(alice), TYPE, 'test');
+    assert.deepEqual(verified.bytes, encodeEnvelope(envelopeNow(TYPE, payload, [alice])));
+  });
+  it('encodeEnvelope writes the canonical form of what this node signed', () => {
+    const reversed: Envelope = { ...envelope, signatures: [...envelope.signatures].reverse() };
+    assert.deepEqual(encodeEnvelope(reversed), canonical);
+    assert.deepEqual(verifyEnvelope(parseEnvelope(canonical, 'test'), known(alice, bob), TYPE, 'test').bytes, canonical);
   });
 });
 
