@@ -1,6 +1,6 @@
 /** Shared test fixtures: deterministic keys, policies and signed attestations. */
 import { createHash } from 'node:crypto';
-import { encodeEnvelope, envelopeOf, preAuthEncoding, type Envelope } from '../../protocol/dsse.ts';
+import { encodeEnvelope, envelopeOf, preAuthEncoding, type Envelope, type KnownKey } from '../../protocol/dsse.ts';
 import { createSeedSigner, type SeedSigner, type Signer } from '../../protocol/keys.ts';
 import { buildStatement, PAYLOAD_TYPE, type BuildFacts } from '../../protocol/statement.ts';
 import { compileTrust, type TrustPolicy } from '../../protocol/trust.ts';
@@ -55,4 +55,22 @@ export function envelopeNow(payloadType: string, payload: Uint8Array, by: readon
 export function envelopeBytes(by: SeedSigner | readonly SeedSigner[], overrides: Partial<BuildFacts> = {}): Uint8Array {
   const payload = new Uint8Array(Buffer.from(JSON.stringify(buildStatement(facts(overrides)))));
   return encodeEnvelope(envelopeNow(PAYLOAD_TYPE, payload, Array.isArray(by) ? by : [by as SeedSigner]));
+}
+
+/** The same keys, each verification counted: to show what a refusal cost. */
+export function countingKeys(known: ReadonlyMap<string, KnownKey>): { keys: Map<string, KnownKey>; calls: () => number } {
+  let n = 0;
+  const keys = new Map([...known].map(([keyid, key]) => [keyid, { keyid, verify: (m: Uint8Array, s: Uint8Array) => (n += 1, key.verify(m, s)) }]));
+  return { keys, calls: () => n };
+}
+
+/** A policy whose verifications are counted. */
+export function countingPolicy(policy: TrustPolicy): { policy: TrustPolicy; calls: () => number } {
+  const { keys, calls } = countingKeys(policy.known);
+  return { policy: { ...policy, known: keys }, calls };
+}
+
+/** Envelope bytes as JSON with `change` applied: what a sender can alter without a key. */
+export function reshaped(bytes: Uint8Array, change: (envelope: Envelope & Record<string, unknown>) => unknown): Uint8Array {
+  return new Uint8Array(Buffer.from(JSON.stringify(change(JSON.parse(Buffer.from(bytes).toString()) as Envelope & Record<string, unknown>))));
 }

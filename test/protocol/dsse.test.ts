@@ -4,7 +4,7 @@ import { canonicalBytes, encodeEnvelope, parseEnvelope, preAuthEncoding, signEnv
 import { createVerifier } from '../../protocol/ed25519.ts';
 import { sha256Hex, toBase64 } from '../../protocol/encoding.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { envelopeNow, signer } from '../helpers/fixtures.ts';
+import { countingKeys, envelopeNow, signer } from '../helpers/fixtures.ts';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const known = (...signers: ReturnType<typeof signer>[]) => new Map<string, KnownKey>(signers.map((s) => [s.keyid, { keyid: s.keyid, verify: createVerifier(s.publicKey) }]));
@@ -83,7 +83,7 @@ describe('verifyEnvelope', () => {
     assert.equal(codeOf(() => verifyEnvelope(lying, known(alice, bob), TYPE, 'test')), 'BAD_SIGNATURE');
   });
   it('refuses a signature without keyid as MISSING_KEYID, before verifying anything', () => {
-    const { keys, calls } = counting(alice, bob);
+    const { keys, calls } = countingKeys(known(alice, bob));
     for (const keyid of [undefined, '']) {
       const anonymous = { ...envelope, signatures: [...envelope.signatures, keyid === undefined ? { sig: envelope.signatures[0]!.sig } : { keyid, sig: envelope.signatures[0]!.sig }] };
       assert.equal(codeOf(() => verifyEnvelope(anonymous, keys, TYPE, 'test')), 'MISSING_KEYID');
@@ -91,7 +91,7 @@ describe('verifyEnvelope', () => {
     assert.equal(calls(), 0);
   });
   it('spends no verification on a keyid it does not know', () => {
-    const { keys, calls } = counting(alice);
+    const { keys, calls } = countingKeys(known(alice));
     const strangers = { ...envelope, signatures: Array.from({ length: 16 }, (_, i) => ({ keyid: `stranger-${i}`, sig: envelope.signatures[0]!.sig })) };
     assert.equal(codeOf(() => verifyEnvelope(strangers, keys, TYPE, 'test')), 'UNKNOWN_SIGNER');
     assert.equal(calls(), 0);
@@ -109,13 +109,6 @@ describe('verifyEnvelope', () => {
     assert.equal(codeOf(() => verifyEnvelope({ ...envelope, payload: 'aGVsbG8*' }, known(alice), TYPE, 'test')), 'BAD_ENCODING');
   });
 });
-
-/** Known keys whose verifications are counted. */
-function counting(...signers: ReturnType<typeof signer>[]): { keys: Map<string, KnownKey>; calls: () => number } {
-  let n = 0;
-  const keys = new Map([...known(...signers)].map(([keyid, key]) => [keyid, { keyid, verify: (m: Uint8Array, s: Uint8Array) => (n += 1, key.verify(m, s)) }]));
-  return { keys, calls: () => n };
-}
 
 describe('canonicalBytes', () => {
   it('writes the fields in order, standard padded base64, signatures sorted by keyid, no spaces', () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { AttestationStore } from '../../store/store.ts';
 import { readAttestation } from '../../protocol/attestation.ts';
-import { envelopeBytes, hex64, policyOf, signers } from '../helpers/fixtures.ts';
+import { parseEnvelope } from '../../protocol/dsse.ts';
+import { envelopeBytes, hex64, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { queryDigest, verdictsFor } from '../../store/queries.ts';
 import type { OpenpgpVote } from '../../protocol/stagex-signature.ts';
@@ -76,6 +77,60 @@ describe('AttestationStore', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'file'), 'x');
     await assert.rejects(AttestationStore.open(join(dir, 'file')), { code: 'STORE_OPEN_FAILED' });
+  });
+});
+
+describe('AttestationStore: the per-key cap (DESIGN section 6)', () => {
+  const rebuilt = (by: typeof a, digest: string, run: string) => att(by, { digest: hex64(digest), finishedOn: `2026-11-25T00:0${run}:00.000Z` });
+
+  it('keeps one envelope per key, identity and digest: a rebuild with new timestamps is KEY_ALREADY_VOTED', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    assert.equal(await store.put(rebuilt(a, 'one', '1')), 'added');
+    await assert.rejects(store.put(rebuilt(a, 'one', '2')), { code: 'KEY_ALREADY_VOTED' });
+    assert.equal(await store.put(rebuilt(b, 'one', '2')), 'added', 'another key is not capped by the first');
+    assert.equal(await store.count(), 2);
+    await store.close();
+  });
+
+  it('keeps a second digest as equivocation evidence and refuses a third as KEY_DIGEST_CAP', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    assert.equal(await store.put(rebuilt(a, 'one', '1')), 'added');
+    assert.equal(await store.put(rebuilt(a, 'two', '1')), 'added');
+    await assert.rejects(store.put(rebuilt(a, 'three', '1')), { code: 'KEY_DIGEST_CAP' });
+    const { verdicts } = await verdictsFor(store, policy);
+    assert.deepEqual(verdicts[0]!.equivocating.map((e) => e.keyid), [a.keyid]);
+    assert.equal(await store.count(), 2);
+    await store.close();
+  });
+
+  it('applies the cap within one batch, in list order, and after a reopen', async () => {
+    const path = join(tempDir(), 'db');
+    let store = await AttestationStore.open(path);
+    const results = await store.putMany([rebuilt(a, 'one', '1'), rebuilt(a, 'one', '2'), rebuilt(a, 'two', '1'), rebuilt(a, 'three', '1')]);
+    assert.deepEqual(results.map((r) => (typeof r === 'object' ? r.code : r)), ['added', 'KEY_ALREADY_VOTED', 'added', 'KEY_DIGEST_CAP']);
+    await store.close();
+    store = await AttestationStore.open(path);
+    await assert.rejects(store.put(rebuilt(a, 'four', '1')), { code: 'KEY_DIGEST_CAP' });
+    assert.equal(await store.count(), 2);
+    await store.close();
+  });
+
+  it('stores variants of one attestation that only unsigned bytes tell apart as one envelope', async () => {
+    const store = await AttestationStore.open(join(tempDir(), 'db'));
+    const bytes = envelopeBytes(a);
+    const [stranger] = parseEnvelope(envelopeBytes(signer(9)), 'test').signatures;
+    const variants = [
+      bytes,
+      reshaped(bytes, (e) => ({ ...e, comment: 'unknown field' })),
+      reshaped(bytes, (e) => ({ ...e, payload: e.payload.replace(/=+$/, '') })),
+      reshaped(bytes, (e) => ({ ...e, signatures: [...e.signatures, ...e.signatures] })),
+      reshaped(bytes, (e) => ({ ...e, signatures: [stranger!, ...e.signatures] })),
+    ];
+    const results = await store.putMany(variants.map((v) => readAttestation(v, policy, 'test')));
+    assert.deepEqual(results, ['added', 'present', 'present', 'present', 'present']);
+    assert.equal(await store.count(), 1);
+    assert.ok(Buffer.from(bytes).equals((await store.get(readAttestation(bytes, policy, 'test').hash))!));
+    await store.close();
   });
 });
 
