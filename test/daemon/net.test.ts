@@ -8,7 +8,9 @@ import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
 import { attestationTopic, Gossip } from '../../daemon/net/gossip.ts';
 import { Sync } from '../../daemon/net/sync.ts';
 import { HashIndex } from '../../daemon/net/hash-index.ts';
-import { envelopeBytes, hex64, policyOf, signer, signers } from '../helpers/fixtures.ts';
+import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
+import type { Peer } from '../../daemon/net/peer.ts';
+import { countingPolicy, envelopeBytes, hex64, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const keys = signers(3);
@@ -35,6 +37,62 @@ async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Prom
   }
   assert.fail('condition not reached in time');
 }
+
+describe('the gossip topic validator, driven directly', () => {
+  const stores: AttestationStore[] = [];
+  after(async () => {
+    for (const store of stores) await store.close();
+  });
+
+  /** A Gossip on a stub peer: the validator it registers, its store and its verification count. */
+  async function validator() {
+    const store = await AttestationStore.open(join(tempDir('stagex-gossip'), 'db'));
+    stores.push(store);
+    const validators = new Map<string, TopicValidatorFn>();
+    const stub = { services: { pubsub: { topicValidators: validators, subscribe: () => {}, unsubscribe: () => {} } } } as unknown as Peer;
+    const counted = countingPolicy(policy);
+    const gossip = new Gossip({ networkId: 'test', policy: counted.policy, store });
+    gossip.start(stub);
+    const from = { toString: () => 'peer-under-test' } as Parameters<TopicValidatorFn>[0];
+    const validate = (data: Uint8Array) => validators.get(gossip.topic)!(from, { type: 'unsigned', topic: gossip.topic, data });
+    return { validate, store, calls: counted.calls };
+  }
+
+  it('accepts and stores a canonical envelope with one keyed signature; the same again is Ignored', async () => {
+    const { validate, store } = await validator();
+    const bytes = envelopeBytes(keys[0]!);
+    assert.equal(await validate(bytes), TopicValidatorResult.Accept);
+    assert.ok(await store.has(readAttestation(bytes, policy, 'test').hash));
+    assert.equal(await validate(bytes), TopicValidatorResult.Ignore);
+  });
+
+  it('Ignores an unknown keyid and Rejects a keyless signature, several signatures or non-canonical bytes, with no verification', async () => {
+    const { validate, store, calls } = await validator();
+    const bytes = envelopeBytes(keys[0]!);
+    assert.equal(await validate(envelopeBytes(signer(77))), TopicValidatorResult.Ignore);
+    for (const invalid of [
+      reshaped(bytes, (e) => ({ ...e, signatures: [{ sig: e.signatures[0]!.sig }] })),
+      envelopeBytes([keys[0]!, keys[1]!]),
+      reshaped(bytes, (e) => ({ ...e, signatures: [...e.signatures, ...e.signatures] })),
+      reshaped(bytes, (e) => ({ ...e, extra: true })),
+      reshaped(bytes, (e) => ({ ...e, payload: e.payload.replace(/=+$/, '') })),
+    ]) {
+      assert.equal(await validate(invalid), TopicValidatorResult.Reject);
+    }
+    assert.equal(calls(), 0);
+    assert.equal(await store.count(), 0);
+  });
+
+  it('holds the per-key cap: a second digest is kept, a third and a rebuild of a stored digest are Ignored', async () => {
+    const { validate, store } = await validator();
+    const by = (digest: string, run = '1') => envelopeBytes(keys[0]!, { digest: hex64(digest), finishedOn: `2026-11-25T00:0${run}:00.000Z` });
+    assert.equal(await validate(by('one')), TopicValidatorResult.Accept);
+    assert.equal(await validate(by('one', '2')), TopicValidatorResult.Ignore);
+    assert.equal(await validate(by('two')), TopicValidatorResult.Accept);
+    assert.equal(await validate(by('three')), TopicValidatorResult.Ignore);
+    assert.equal(await store.count(), 2);
+  });
+});
 
 describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
   const nodes: TestNode[] = [];
