@@ -74,11 +74,14 @@ describe('decide', () => {
   });
 
   describe('when two keyids alias one public key', () => {
-    it('counts the key once whatever keyid strings its signatures carry', () => {
-      const first = JSON.parse(Buffer.from(envelopeBytes(a, { digest: D1 })).toString());
+    it('counts the key once whatever keyid strings its signatures carry; a keyid that names no key is no vote', () => {
+      const policy = policyOf(2, keys);
       const aliased = parseEnvelope(envelopeBytes(a, { digest: D1, builderId: 'second run' }), 'test');
-      aliased.signatures = [{ sig: aliased.signatures[0]!.sig }];
-      const v = only([encodeEnvelope(first), encodeEnvelope(aliased)], policyOf(2, keys));
+      const [signature] = aliased.signatures;
+      aliased.signatures = [{ keyid: a.keyid.toUpperCase(), sig: signature!.sig }];
+      assert.throws(() => readAttestation(encodeEnvelope(aliased), policy, 'test'), { code: 'UNKNOWN_SIGNER' });
+      aliased.signatures.push(signature!);
+      const v = only([envelopeBytes(a, { digest: D1 }), encodeEnvelope(aliased)], policy);
       assert.deepEqual([v.status, v.count], ['pending', 1]);
     });
   });
