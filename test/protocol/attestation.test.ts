@@ -1,23 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readAttestation, readGossipAttestation } from '../../protocol/attestation.ts';
-import { ProtocolError } from '../../protocol/errors.ts';
+import { codeOf } from '../helpers/code-of.ts';
 import { countingPolicy, envelopeBytes, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
 
 const keys = signers(2);
 const [a, b] = keys as [typeof keys[0], typeof keys[0]];
 const trust = policyOf(2, keys);
 const single = envelopeBytes(a);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ProtocolError, `expected ProtocolError, got ${String(error)}`);
-    return error.code;
-  }
-  return undefined;
-}
 
 describe('readAttestation', () => {
   it('returns the canonical bytes and their hash, whatever unsigned form arrived', () => {

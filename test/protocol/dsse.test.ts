@@ -3,22 +3,12 @@ import assert from 'node:assert/strict';
 import { canonicalBytes, encodeEnvelope, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope, type Envelope, type KnownKey } from '../../protocol/dsse.ts';
 import { createVerifier } from '../../protocol/ed25519.ts';
 import { sha256Hex, toBase64 } from '../../protocol/encoding.ts';
-import { ProtocolError } from '../../protocol/errors.ts';
+import { codeOf } from '../helpers/code-of.ts';
 import { countingKeys, envelopeNow, signer } from '../helpers/fixtures.ts';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const known = (...signers: ReturnType<typeof signer>[]) => new Map<string, KnownKey>(signers.map((s) => [s.keyid, { keyid: s.keyid, verify: createVerifier(s.publicKey) }]));
 const TYPE = 'http://example.com/HelloWorld';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ProtocolError, `expected ProtocolError, got ${String(error)}`);
-    return error.code;
-  }
-  return undefined;
-}
 
 describe('preAuthEncoding', () => {
   it('matches the DSSE specification test vector', () => {

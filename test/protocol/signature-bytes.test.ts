@@ -1,22 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeSignature } from '../../protocol/signature-bytes.ts';
-import { ProtocolError } from '../../protocol/errors.ts';
+import { codeOf } from '../helpers/code-of.ts';
 
 const signature = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff);
 const text = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 const hex = Buffer.from(signature).toString('hex');
 const base64 = Buffer.from(signature).toString('base64');
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof ProtocolError);
-    return error.code;
-  }
-  return undefined;
-}
 
 describe('decodeSignature', () => {
   describe('when the output is one signature', () => {
