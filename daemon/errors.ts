@@ -9,6 +9,10 @@ export type DaemonErrorCode =
   | 'EXISTS'
   | 'USAGE'
   | 'NOT_FOUND'
+  /** The API address is taken: another process answers on it. */
+  | 'API_IN_USE'
+  /** The running daemon failed to answer (HTTP 500): its fault, not the request's. */
+  | 'DAEMON_FAILED'
   | 'BAD_TREE'
   /** Signing asked of a node whose key is offline (config signer.offline). */
   | 'OFFLINE'
