@@ -13,6 +13,8 @@ export type DaemonErrorCode =
   | 'API_IN_USE'
   /** The running daemon failed to answer (HTTP 500): its fault, not the request's. */
   | 'DAEMON_FAILED'
+  /** A verification worker died with batches in hand (they are rejected; a new worker replaces it). */
+  | 'VERIFY_WORKER_FAILED'
   | 'BAD_TREE'
   /** Signing asked of a node whose key is offline (config signer.offline). */
   | 'OFFLINE'
