@@ -26,6 +26,7 @@ import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
 import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
+import { kindOf } from './regular-file.ts';
 
 const querySchema = z.strictObject({
   image: imageNameSchema.optional(),
@@ -185,8 +186,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
   });
   if (info === undefined) return;
   if (!info.isSocket()) {
-    const kind = info.isFile() ? 'a regular file' : info.isDirectory() ? 'a directory' : info.isSymbolicLink() ? 'a symbolic link' : 'a special file';
-    throw new DaemonError('BAD_CONFIG', `api.listen ${path}: expected a unix socket path (nothing there, or a dead daemon's socket), got ${kind}; move it away or choose another path`);
+    throw new DaemonError('BAD_CONFIG', `api.listen ${path}: expected a unix socket path (nothing there, or a dead daemon's socket), got ${kindOf(info)}; move it away or choose another path`);
   }
   const answers = await new Promise<boolean>((resolve, reject) => {
     const probe = connect({ path });

@@ -15,6 +15,8 @@ export type DaemonErrorCode =
   | 'DAEMON_FAILED'
   /** A verification worker died with batches in hand (they are rejected; a new worker replaces it). */
   | 'VERIFY_WORKER_FAILED'
+  /** A path that must be a regular file is a device, FIFO, socket or directory. */
+  | 'NOT_A_FILE'
   | 'BAD_TREE'
   /** Signing asked of a node whose key is offline (config signer.offline). */
   | 'OFFLINE'
