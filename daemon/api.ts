@@ -1,7 +1,8 @@
 /**
  * The local HTTP API (DESIGN section 8), on a loopback address or a unix socket only. Every
  * parameter and body is validated with zod; bad input is a 400 with a code and a message
- * that says what was expected, and changes nothing.
+ * that says what was expected, and changes nothing. Anything else that fails (the store, the
+ * node) is a 500 with its own code: the caller did nothing wrong, retrying may help.
  *
  *   GET  /health                    envelope and peer counts (cheap: no verdicts)
  *   GET  /status                    node, peers, store and verdict counts
@@ -15,15 +16,17 @@
  *   GET  /metrics                   Prometheus text
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { once } from 'node:events';
 import { z } from 'zod';
-import { StagexError } from '../protocol/errors.ts';
+import { ProtocolError, StagexError } from '../protocol/errors.ts';
 import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
 import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
 import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
+import { kindOf } from './regular-file.ts';
 
 const querySchema = z.strictObject({
   image: imageNameSchema.optional(),
@@ -103,8 +106,7 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
   const send = (status: number, value: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
   };
-  const key = `${request.method} ${url.pathname}`;
-  switch (key) {
+  switch (key(request)) {
     case 'GET /health': return send(200, handlers.health());
     case 'GET /status': return send(200, await handlers.status());
     case 'GET /peers': return send(200, handlers.peers());
@@ -127,8 +129,12 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
       return;
     default:
-      throw new HttpError(404, 'NOT_FOUND', `no route ${key}; see daemon/api.ts`);
+      throw new HttpError(404, 'NOT_FOUND', `no route ${key(request)}; see daemon/api.ts`);
   }
+}
+
+function key(request: IncomingMessage): string {
+  return `${request.method} ${new URL(request.url ?? '/', 'http://localhost').pathname}`;
 }
 
 export interface RunningApi {
@@ -140,18 +146,23 @@ export interface RunningApi {
 export async function startApi(listen: string, handlers: ApiHandlers): Promise<RunningApi> {
   const server: Server = createServer((request, response) => {
     route(handlers, request, response).catch((error: unknown) => {
+      // Only the request can be a client's fault (bad bytes, an unknown signer); a store or
+      // node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
-        : error instanceof StagexError ? [400, error.code, error.message]
-        : [500, 'INTERNAL', (error as Error).message];
+        : error instanceof ProtocolError ? [400, error.code, error.message]
+        : error instanceof StagexError ? [500, error.code, `${key(request)}: ${error.message}`]
+        : [500, 'INTERNAL', `${key(request)}: ${(error as Error).message}`];
       if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { code, message } }));
     });
   });
   const socket = listen.startsWith('/');
-  if (socket) await unlink(listen).catch(() => undefined);
+  if (socket) await clearStaleSocket(listen);
   const [host, port] = socket ? [undefined, undefined] : [listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(listen.slice(listen.lastIndexOf(':') + 1))];
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new DaemonError('BAD_CONFIG', `api.listen ${listen}: ${(error as Error).message}`)));
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE'
+      ? new DaemonError('API_IN_USE', `api.listen ${listen}: expected a free address, got one in use (another stagex-node?)`)
+      : new DaemonError('BAD_CONFIG', `api.listen ${listen}: ${error.message}`)));
     if (socket) server.listen(listen, resolve);
     else server.listen(port, host, resolve);
   });
@@ -160,4 +171,31 @@ export async function startApi(listen: string, handlers: ApiHandlers): Promise<R
     address: typeof address === 'string' ? address : `${address!.address}:${address!.port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Makes way for the API socket at `path`: nothing there is fine; a socket nobody answers on (a
+ * daemon that died) is removed. Anything else is refused, never deleted: a regular file or a
+ * directory there is the operator's (BAD_CONFIG), a socket that answers is another daemon's
+ * (API_IN_USE).
+ */
+export async function clearStaleSocket(path: string): Promise<void> {
+  const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new DaemonError('BAD_CONFIG', `api.listen ${path}: cannot inspect (${error.code ?? error.message})`);
+  });
+  if (info === undefined) return;
+  if (!info.isSocket()) {
+    throw new DaemonError('BAD_CONFIG', `api.listen ${path}: expected a unix socket path (nothing there, or a dead daemon's socket), got ${kindOf(info)}; move it away or choose another path`);
+  }
+  const answers = await new Promise<boolean>((resolve, reject) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(false) : reject(new DaemonError('BAD_CONFIG', `api.listen ${path}: cannot probe the socket there (${error.code ?? error.message})`))));
+  });
+  if (answers) throw new DaemonError('API_IN_USE', `api.listen ${path}: expected no process on this socket, got one answering (another stagex-node?); stop it or choose another path`);
+  await unlink(path);
 }

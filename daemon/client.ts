@@ -37,15 +37,33 @@ export function callApi(listen: string, method: string, path: string, payload?: 
 export async function ask<T>(context: NodeContext, method: string, path: string, payload: Uint8Array | string | undefined, local: (store: AttestationStore) => Promise<T>): Promise<T> {
   const reply = await callApi(context.config.api.listen, method, path, payload);
   if (!reply) return withStore(context, local);
-  const json = JSON.parse(reply.body) as T & { error?: { code: string; message: string } };
-  if (reply.status !== 200) throw new DaemonError(reply.status === 400 ? 'USAGE' : 'NOT_FOUND', `daemon: ${json.error?.message ?? reply.body}`);
-  return json;
+  if (reply.status !== 200) throw replyError(reply, `daemon on ${context.config.api.listen}: ${method} ${path}`);
+  return JSON.parse(reply.body) as T;
 }
 
 /** Asks only the daemon: for what exists only while one runs (status, peers). */
 export async function askDaemon<T>(context: NodeContext, path: string): Promise<T | undefined> {
   const reply = await callApi(context.config.api.listen, 'GET', path);
+  if (reply && reply.status !== 200) throw replyError(reply, `daemon on ${context.config.api.listen}: GET ${path}`);
   return reply ? (JSON.parse(reply.body) as T) : undefined;
+}
+
+/**
+ * The error for a non-200 answer, by whose fault it is: a refused request (4xx) keeps the
+ * daemon's code (BAD_REQUEST, BAD_ENVELOPE, ..), a missing route is NOT_FOUND, and a daemon
+ * that failed (5xx: its store, a bug) is DAEMON_FAILED, never mistaken for "not found".
+ */
+export function replyError(reply: ApiReply, where: string): StagexError {
+  let error: { code?: unknown; message?: unknown } | undefined;
+  try {
+    error = (JSON.parse(reply.body) as { error?: typeof error }).error;
+  } catch {
+    error = undefined;
+  }
+  const message = `${where}: HTTP ${reply.status}: ${typeof error?.message === 'string' ? error.message : reply.body.slice(0, 200)}`;
+  if (reply.status >= 500) return new DaemonError('DAEMON_FAILED', message);
+  if (reply.status === 404) return new DaemonError('NOT_FOUND', message);
+  return typeof error?.code === 'string' ? new StagexError(error.code, message) : new DaemonError('USAGE', message);
 }
 
 /** Submit through the daemon's POST /envelopes; its refusals come back as StagexError codes. */
@@ -53,9 +71,8 @@ export function daemonSubmit(listen: string) {
   return async (bytes: Uint8Array, where: string): Promise<{ result: 'added' | 'present'; hash: string }> => {
     const reply = await callApi(listen, 'POST', '/envelopes', bytes);
     if (!reply) throw new DaemonError('NOT_FOUND', `${where}: the daemon stopped answering on ${listen}`);
-    const json = JSON.parse(reply.body) as { result: 'added' | 'present'; hash: string; error?: { code: string; message: string } };
-    if (reply.status !== 200) throw new StagexError(json.error?.code ?? 'DAEMON', `${where}: ${json.error?.message ?? reply.body}`);
-    return json;
+    if (reply.status !== 200) throw replyError(reply, where);
+    return JSON.parse(reply.body) as { result: 'added' | 'present'; hash: string };
   };
 }
 
@@ -66,9 +83,8 @@ export async function daemonSignatures(listen: string, files: readonly { path: s
     const chunk = files.slice(i, i + SIGNATURES_PER_REQUEST).map((f) => ({ path: f.path, signature: Buffer.from(f.bytes).toString('base64') }));
     const reply = await callApi(listen, 'POST', '/signatures', JSON.stringify({ files: chunk }));
     if (!reply) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: it stopped answering during signatures import`);
-    const json = JSON.parse(reply.body) as { outcomes: SignatureOutcome[]; error?: { code: string; message: string } };
-    if (reply.status !== 200) throw new StagexError(json.error?.code ?? 'DAEMON', `daemon on ${listen}: ${json.error?.message ?? reply.body}`);
-    outcomes.push(...json.outcomes);
+    if (reply.status !== 200) throw replyError(reply, `daemon on ${listen}: POST /signatures`);
+    outcomes.push(...(JSON.parse(reply.body) as { outcomes: SignatureOutcome[] }).outcomes);
   }
   return outcomes;
 }
@@ -81,7 +97,8 @@ export async function daemonRunning(listen: string): Promise<boolean> {
 /** The daemon's answer to a query, when the daemon holds the store (no fallback). */
 export async function daemonQuery(listen: string, params: QueryParams): Promise<QueryAnswer> {
   const reply = await callApi(listen, 'GET', `/query?${new URLSearchParams({ ...params })}`);
-  if (reply?.status !== 200) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: query failed (${reply ? reply.body : 'it stopped answering'})`);
+  if (!reply) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: query failed, it stopped answering`);
+  if (reply.status !== 200) throw replyError(reply, `daemon on ${listen}: GET /query`);
   return JSON.parse(reply.body) as QueryAnswer;
 }
 
@@ -90,6 +107,10 @@ export async function streamApi(listen: string, path: string, onLine: (line: str
   const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
     request({ ...targetOf(listen), method: 'GET', path }, resolve).on('error', reject).end();
   });
-  if (response.statusCode !== 200) throw new DaemonError('NOT_FOUND', `daemon on ${listen}: GET ${path} answered ${response.statusCode}`);
+  if (response.statusCode !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+    throw replyError({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }, `daemon on ${listen}: GET ${path}`);
+  }
   for await (const line of createInterface({ input: response, crlfDelay: Infinity })) if (line !== '') await onLine(line);
 }

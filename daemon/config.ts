@@ -45,6 +45,9 @@ const builderSchema = z.strictObject({
   pins: z.string().min(1).optional(),
   platforms: z.array(platformSchema).min(1).optional(),
   noCache: z.boolean().default(true),
+  maxSourceBytes: z.int().min(1).default(8 * 1024 ** 3),
+  // At most 24 days: a timer of more than 2^31-1 ms would fire at once.
+  buildTimeoutSeconds: z.number().positive('expected seconds > 0').max(24 * 86_400, 'expected at most 24 days (2073600 s)').default(48 * 3600),
 });
 
 const apiSchema = z.strictObject({

@@ -9,6 +9,14 @@ export type DaemonErrorCode =
   | 'EXISTS'
   | 'USAGE'
   | 'NOT_FOUND'
+  /** The API address is taken: another process answers on it. */
+  | 'API_IN_USE'
+  /** The running daemon failed to answer (HTTP 500): its fault, not the request's. */
+  | 'DAEMON_FAILED'
+  /** A verification worker died with batches in hand (they are rejected; a new worker replaces it). */
+  | 'VERIFY_WORKER_FAILED'
+  /** A path that must be a regular file is a device, FIFO, socket or directory. */
+  | 'NOT_A_FILE'
   | 'BAD_TREE'
   /** Signing asked of a node whose key is offline (config signer.offline). */
   | 'OFFLINE'

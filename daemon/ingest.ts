@@ -2,7 +2,7 @@
  * Importing envelopes from files (`stagex-node import`): each file is read, validated and
  * stored on its own, so one bad file is reported and the good ones still go in.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
 import { readAttestation, type Attestation } from '../protocol/attestation.ts';
@@ -10,12 +10,16 @@ import type { BatchVerifier, Checked } from './verify-pool.ts';
 import { StagexError } from '../protocol/errors.ts';
 import type { TrustPolicy } from '../protocol/trust.ts';
 import type { AttestationStore } from '../store/store.ts';
+import { kindOf, readRegularFile } from './regular-file.ts';
 
 export type ImportOutcome =
   | { file: string; result: 'added' | 'present'; hash: string }
   | { file: string; result: 'error'; code: string; error: string };
 
-/** Files named by `paths`: files as given, directories walked (sorted, hidden entries skipped). */
+/**
+ * Files named by `paths`: files as given, directories walked (sorted, hidden entries skipped).
+ * Anything else (a device, a FIFO) is a per-file NOT_A_FILE, never read.
+ */
 export async function listFiles(paths: readonly string[]): Promise<{ files: string[]; missing: ImportOutcome[] }> {
   const files: string[] = [];
   const missing: ImportOutcome[] = [];
@@ -28,6 +32,8 @@ export async function listFiles(paths: readonly string[]): Promise<{ files: stri
       for (const name of names) await walk(join(path, name));
     } else if (info.isFile()) {
       files.push(path);
+    } else {
+      missing.push({ file: path, result: 'error', code: 'NOT_A_FILE', error: `${path}: expected a regular file or a directory, got ${kindOf(info)}` });
     }
   };
   for (const path of paths) await walk(path);
@@ -53,12 +59,12 @@ export async function importFiles(paths: readonly string[], submit: Submit): Pro
 }
 
 async function importFile(file: string, submit: Submit): Promise<ImportOutcome> {
-  const { size } = await stat(file);
-  if (size > MAX_ENVELOPE_BYTES) {
-    return { file, result: 'error', code: 'BAD_ENVELOPE', error: `${file}: envelope too large: expected at most ${MAX_ENVELOPE_BYTES} bytes, got ${size}` };
-  }
   try {
-    return { file, ...(await submit(new Uint8Array(await readFile(file)), file)) };
+    const bytes = await readRegularFile(file, MAX_ENVELOPE_BYTES);
+    if (bytes.length > MAX_ENVELOPE_BYTES) {
+      return { file, result: 'error', code: 'BAD_ENVELOPE', error: `${file}: envelope too large: expected at most ${MAX_ENVELOPE_BYTES} bytes, got more` };
+    }
+    return { file, ...(await submit(bytes, file)) };
   } catch (error) {
     if (error instanceof StagexError) return { file, result: 'error', code: error.code, error: error.message };
     throw error;

@@ -47,22 +47,45 @@ export interface NodeOptions {
 }
 
 export async function startNode(context: NodeContext, options: NodeOptions): Promise<RunningNode> {
+  const { log } = options;
+  const running: { name: string; stop: () => Promise<void> }[] = [];
+  /** Stops what started, last first, each once; one that fails to stop does not keep the rest open. */
+  const stopAll = async (): Promise<void> => {
+    for (const service of running.splice(0).reverse()) {
+      await service.stop().catch((error: Error) => log('node.stop_failed', { service: service.name, error: error.message }));
+    }
+  };
+  try {
+    return await startServices(context, options, (name, stop) => running.push({ name, stop }), stopAll);
+  } catch (error) {
+    // A start-up failure (a port in use, a locked store) releases what opened before it.
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Starts the services in order, registering each one's stop as soon as it runs. */
+async function startServices(context: NodeContext, options: NodeOptions, started: (name: string, stop: () => Promise<void>) => void, stopAll: () => Promise<void>): Promise<RunningNode> {
   const { config, policy } = context;
   const { log } = options;
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
   const store = await AttestationStore.open(config.store);
+  started('store', () => store.close());
   const index = await HashIndex.load(store);
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
     reportVerdicts(store, context, added, log);
   });
-  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), log });
-  const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
   const pool = new VerifyPool(context.trust);
-  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
+  started('verify pool', () => pool.close());
+  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), log });
+  started('peer', () => peer.stop());
+  const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
   gossip.start(peer.node);
+  started('gossip', () => gossip.stop());
+  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
+  started('sync', () => sync.stop());
   await sync.start(peer.node);
-
   const submit = async (bytes: Uint8Array) => {
     const attestation = readAttestation(bytes, policy, 'submitted envelope');
     const result = await store.put(attestation);
@@ -90,20 +113,16 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
     envelopes: () => storedEnvelopes(store),
     metrics,
   });
+  started('api', () => api.close());
   log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
   const assigned = config.builder.assign === 'auto' || config.builder.assign.length > 0;
   const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;
+  if (builder) started('builder', () => builder.stop());
   return {
     peerId, addresses, api, store, gossip, sync, peer, submit,
     ...(builder ? { builder } : {}),
     async stop() {
-      await builder?.stop();
-      await api.close();
-      await sync.stop();
-      await gossip.stop();
-      await peer.stop();
-      await pool.close();
-      await store.close();
+      await stopAll();
       log('node.stopped', {});
     },
   };

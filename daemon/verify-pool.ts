@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { readAttestation, type Attestation } from '../protocol/attestation.ts';
 import { StagexError } from '../protocol/errors.ts';
 import type { TrustPolicy, TrustPolicyInput } from '../protocol/trust.ts';
+import { DaemonError } from './errors.ts';
 
 /** Per envelope: the attestation, or why it was refused. */
 export type Checked = Attestation | { code: string; error: string };
@@ -18,52 +19,75 @@ export interface WorkerReply {
   results: Checked[];
 }
 
+interface Slot {
+  worker: Worker;
+  /** Batches sent to this worker and not answered yet, by request id. */
+  pending: Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>;
+}
+
 export class VerifyPool {
   readonly #trust: TrustPolicyInput;
   readonly #size: number;
-  #workers: { worker: Worker; busy: number }[] = [];
-  readonly #pending = new Map<number, (reply: WorkerReply) => void>();
+  readonly #script: URL;
+  #slots: Slot[] = [];
   #next = 0;
+  #closed = false;
 
   /**
    * `size` defaults to the machine's cores. Workers start on first use: a node that never
    * catches up on a large backlog never pays for them (20 daemons share 2 cores in a bench).
+   * `script` is the worker's module (tests pass one that crashes).
    */
-  constructor(trust: TrustPolicyInput, size = availableParallelism()) {
+  constructor(trust: TrustPolicyInput, size = availableParallelism(), script = new URL('./verify-worker.ts', import.meta.url)) {
     this.#trust = trust;
     this.#size = Math.max(1, size);
+    this.#script = script;
   }
 
-  #start(): { worker: Worker; busy: number }[] {
-    if (this.#workers.length > 0) return this.#workers;
-    this.#workers = Array.from({ length: this.#size }, () => {
-      const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: this.#trust });
-      worker.on('message', (reply: WorkerReply) => {
-        this.#pending.get(reply.id)?.(reply);
-        this.#pending.delete(reply.id);
-      });
-      worker.unref();
-      return { worker, busy: 0 };
+  #start(): Slot[] {
+    if (this.#slots.length === 0) this.#slots = Array.from({ length: this.#size }, () => this.#spawn());
+    return this.#slots;
+  }
+
+  /**
+   * A worker in a slot. When it dies (an uncaught error, out of memory, exit) its batches are
+   * rejected, never left pending, and a fresh worker takes the slot for the next batches.
+   */
+  #spawn(): Slot {
+    const slot: Slot = { worker: new Worker(this.#script, { workerData: this.#trust }), pending: new Map() };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      slot.pending.get(reply.id)?.resolve(reply);
+      slot.pending.delete(reply.id);
     });
-    return this.#workers;
+    let failure: Error | undefined;
+    slot.worker.once('error', (error) => {
+      failure = error;
+    });
+    slot.worker.once('exit', (code) => {
+      const index = this.#slots.indexOf(slot);
+      const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+      for (const { reject } of slot.pending.values()) reject(new DaemonError('VERIFY_WORKER_FAILED', `verify worker ${index}: expected an answer to each batch, got none: it ${why}`, { cause: failure }));
+      slot.pending.clear();
+      if (!this.#closed && index !== -1) this.#slots[index] = this.#spawn();
+    });
+    slot.worker.unref();
+    return slot;
   }
 
   /** Verifies a batch on the least busy worker; results in input order. */
   readonly verify: BatchVerifier = (batch, where) => {
-    const slot = this.#start().reduce((a, b) => (b.busy < a.busy ? b : a));
+    if (this.#closed) return Promise.reject(new DaemonError('VERIFY_WORKER_FAILED', `verify pool: expected an open pool, got a closed one (${where})`));
+    const slot = this.#start().reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#next++;
-    slot.busy += 1;
-    return new Promise<WorkerReply>((resolve) => {
-      this.#pending.set(id, resolve);
+    return new Promise<WorkerReply>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, batch, where });
-    }).then((reply) => {
-      slot.busy -= 1;
-      return reply.results;
-    });
+    }).then((reply) => reply.results);
   };
 
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+    this.#closed = true;
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 }
 

@@ -14,7 +14,8 @@ import { FETCH } from './context-dir.ts';
 import type { BuildEvent } from './build-progress.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
-import { clearUnfinished, writeRecord, type BuildRecord } from './outputs.ts';
+import { openBuildLog } from './build-log.ts';
+import { clearUnfinished, outputPaths, writeRecord, type BuildRecord } from './outputs.ts';
 import { buildWithRecipe } from './recipe-build.ts';
 import { fetchSources, type SourceEvent } from './sources.ts';
 
@@ -33,6 +34,10 @@ export interface ImageBuild {
   /** Output digests (hex) of the step's dependencies. */
   dependencyDigests: ReadonlyMap<string, string>;
   noCache: boolean;
+  /** Per mirror and source, the most bytes fetched (sources.ts). Default 8 GiB. */
+  maxSourceBytes?: number;
+  /** The hard limit on the whole build, in ms; past it the build is killed with BUILD_TIMEOUT. Default 48 h. */
+  timeoutMs?: number;
   signal?: AbortSignal;
   onSource?: (event: SourceEvent) => void;
   onProgress?: (event: BuildEvent) => void;
@@ -55,22 +60,55 @@ export interface PreparedBuild extends ImageBuild {
   sources: ReadonlyMap<string, string>;
 }
 
-/** Builds one step and returns its record; the layouts are in outputPaths(outputs, inputDigest). */
+/** The default hard limit on one build (48 h: StageX's largest packages take hours on a small machine). */
+export const DEFAULT_BUILD_TIMEOUT_MS = 48 * 3600 * 1000;
+
+/**
+ * Builds one step and returns its record; the layouts are in outputPaths(outputs, inputDigest),
+ * beside the build's log (build.log). The whole build, sources included, has a hard time limit:
+ * when it passes, the build is aborted (the docker CLI's process group killed, Podman's request
+ * aborted) and fails with BUILD_TIMEOUT.
+ */
 export async function buildImage(build: ImageBuild): Promise<BuildRecord> {
+  const timeoutMs = build.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = build.signal === undefined ? timeout : AbortSignal.any([build.signal, timeout]);
+  try {
+    return await buildWithin({ ...build, signal });
+  } catch (error) {
+    if (timeout.aborted && build.signal?.aborted !== true) {
+      throw new BuilderError('BUILD_TIMEOUT', `build of ${build.step.image} (${build.step.platform}): expected to finish within ${timeoutMs / 1000} s (builder.buildTimeoutSeconds), got no result; killed`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function buildWithin(build: ImageBuild & { signal: AbortSignal }): Promise<BuildRecord> {
   const { tree, step } = build;
   const image = tree.images.get(step.image)!;
   const pkg = tree.packages.get(image.package)!;
   const startedOn = new Date().toISOString();
   refuseExternal(pkg);
   const fetched = await fetchSources(pkg.sources, build.cache, {
-    ...(build.signal ? { signal: build.signal } : {}),
+    signal: build.signal,
+    ...(build.maxSourceBytes === undefined ? {} : { maxBytes: build.maxSourceBytes }),
     ...(build.onSource ? { onEvent: build.onSource } : {}),
   });
   const sources = new Map(pkg.sources.map((source) => [source.file, fetched.get(source.id)!]));
-  for (const message of packageStageWarnings(pkg.stages, image.target)) build.onProgress?.({ kind: 'warning', step: image.target ?? '(last stage)', message });
   await clearUnfinished(build.outputs, step.inputDigest);
-  const prepared = { ...build, image, pkg, sources };
-  const output = build.engineInfo.name === 'docker' ? await buildWithRecipe(prepared) : await buildThroughApi(prepared);
+  const log = openBuildLog(outputPaths(build.outputs, step.inputDigest).log);
+  const onProgress = (event: BuildEvent): void => {
+    log.write(event);
+    build.onProgress?.(event);
+  };
+  let output: EngineOutput;
+  try {
+    for (const message of packageStageWarnings(pkg.stages, image.target)) onProgress({ kind: 'warning', step: image.target ?? '(last stage)', message });
+    const prepared = { ...build, image, pkg, sources, onProgress };
+    output = build.engineInfo.name === 'docker' ? await buildWithRecipe(prepared) : await buildThroughApi(prepared);
+  } finally {
+    await log.close();
+  }
   const record: BuildRecord = {
     image: step.image,
     platform: step.platform,

@@ -14,6 +14,9 @@ import { BuilderError, BuildFailedError } from './errors.ts';
 /** The docker CLI; its buildx plugin is looked up by the CLI itself (/usr/libexec/docker/cli-plugins). */
 const DOCKER = 'docker';
 
+/** How long an aborted build's process group has after SIGTERM before SIGKILL. */
+const KILL_GRACE_MS = 10_000;
+
 export interface BuildxRun {
   /** Arguments after `docker buildx` (recipeArgs). */
   args: string[];
@@ -30,7 +33,8 @@ export interface BuildxRun {
 /**
  * Runs one build to its end. Plain progress (`#<n> ...` lines on stderr) is passed on as log
  * events, the last lines kept to explain a failure: BUILD_FAILED with them when the build fails,
- * BUILD_ABORTED when `signal` aborts (the CLI's process group is killed), ENGINE_UNREACHABLE when
+ * BUILD_ABORTED when `signal` aborts (the CLI's process group gets SIGTERM, then SIGKILL 10 s
+ * later if still there; build-image.ts aborts at its time limit), ENGINE_UNREACHABLE when
  * the CLI cannot be started.
  */
 export async function runBuildx(run: BuildxRun): Promise<void> {
@@ -40,14 +44,19 @@ export async function runBuildx(run: BuildxRun): Promise<void> {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const kill = (): void => {
-    if (child.pid !== undefined && child.exitCode === null) {
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
-        process.kill(-child.pid, 'SIGTERM');
+        process.kill(-child.pid, signal);
       } catch {
         // already gone
       }
     }
+  };
+  // SIGTERM lets the CLI cancel its BuildKit session; a group that ignores it is killed.
+  const kill = (): void => {
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS).unref();
   };
   run.signal?.addEventListener('abort', kill, { once: true });
   const tail: string[] = [];

@@ -14,6 +14,8 @@ export type BuilderErrorCode =
   | 'BAD_CONTEXT'
   | 'BUILD_FAILED'
   | 'BUILD_ABORTED'
+  /** The build ran past builder.buildTimeoutSeconds and was killed. */
+  | 'BUILD_TIMEOUT'
   | 'BAD_OUTPUT'
   | 'BOOTSTRAP_GATE'
   | 'EXTERNAL_IMAGE'

@@ -41,11 +41,11 @@ const STATEMENT = 'statement.json';
 /**
  * Where one build's files go: `oci/` the canonical layout, `stagex/` the release recipe's OCI
  * output (Docker; what dependants build from), `work/` the context and export while it builds,
- * `statement.json` a statement waiting for an offline signature.
+ * `statement.json` a statement waiting for an offline signature, `build.log` the build's log (build-log.ts).
  */
-export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; stagex: string; work: string; record: string; statement: string } {
+export function outputPaths(outputs: string, inputDigest: string): { dir: string; layout: string; stagex: string; work: string; record: string; statement: string; log: string } {
   const dir = join(outputs, inputDigest);
-  return { dir, layout: join(dir, 'oci'), stagex: join(dir, 'stagex'), work: join(dir, 'work'), record: join(dir, RECORD), statement: join(dir, STATEMENT) };
+  return { dir, layout: join(dir, 'oci'), stagex: join(dir, 'stagex'), work: join(dir, 'work'), record: join(dir, RECORD), statement: join(dir, STATEMENT), log: join(dir, 'build.log') };
 }
 
 /**

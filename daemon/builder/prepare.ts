@@ -32,6 +32,12 @@ export interface PlannedRun {
 }
 
 /** The pins of `config.builder.pins`, else of `<tree>/bootstrap/pins.json` when it exists, else none. */
+/** How the config bounds each build: the engine's cache, bytes per source, time per build. */
+export function builderLimits(config: Config): { noCache: boolean; maxSourceBytes: number; buildTimeoutMs: number } {
+  const { noCache, maxSourceBytes, buildTimeoutSeconds } = config.builder;
+  return { noCache, maxSourceBytes, buildTimeoutMs: buildTimeoutSeconds * 1000 };
+}
+
 export async function loadPins(config: Config): Promise<{ pins: Pins; file?: string }> {
   const file = config.builder.pins ?? join(config.builder.tree, 'bootstrap', 'pins.json');
   let text: string;

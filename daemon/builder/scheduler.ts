@@ -42,6 +42,10 @@ export interface RunPlan {
   outputs: string;
   pins: Pins;
   noCache: boolean;
+  /** Per mirror and source, the most bytes fetched (sources.ts). Default 8 GiB. */
+  maxSourceBytes?: number;
+  /** The hard limit on one image's build, in ms (build-image.ts). Default 48 h. */
+  buildTimeoutMs?: number;
   attestor: Attestor;
   log: Log;
   signal?: AbortSignal;
@@ -130,6 +134,8 @@ async function build(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, St
     outputs: run.outputs,
     dependencyDigests: digests,
     noCache: run.noCache,
+    ...(run.maxSourceBytes === undefined ? {} : { maxSourceBytes: run.maxSourceBytes }),
+    ...(run.buildTimeoutMs === undefined ? {} : { timeoutMs: run.buildTimeoutMs }),
     ...(run.signal ? { signal: run.signal } : {}),
     onSource: (event) => log(`source.${event.kind}`, { ...fields, ...event }, event.kind === 'cached' ? 'debug' : event.kind === 'fetched' ? 'info' : 'warn'),
     onProgress: (event) => {

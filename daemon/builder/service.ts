@@ -11,7 +11,7 @@ import type { AttestationStore } from '../../store/store.ts';
 import type { Submit } from '../ingest.ts';
 import { createAttestor } from './attestor.ts';
 import { machineFacts } from './machine.ts';
-import { checkedEngine, planRun } from './prepare.ts';
+import { builderLimits, checkedEngine, planRun } from './prepare.ts';
 import { runPlan, type RunResult } from './scheduler.ts';
 
 export interface BuilderInit {
@@ -42,7 +42,7 @@ export function startBuilder(init: BuilderInit): RunningBuilder {
     log('builder.started', { steps: prepared.plan.steps.length, leftOut: prepared.plan.leftOut.length, engine: `${engineInfo.name} ${engineInfo.version}`, pins: prepared.pinsFile ?? null });
     for (;;) {
       const arrived = new Promise<void>((resolve) => (wake = resolve));
-      const result = await runPlan({ ...prepared, engine, engineInfo, socketPath: context.config.builder.socket, cache: context.config.builder.cache, outputs: context.config.builder.outputs, noCache: context.config.builder.noCache, attestor, log, signal: abort.signal });
+      const result = await runPlan({ ...prepared, engine, engineInfo, socketPath: context.config.builder.socket, cache: context.config.builder.cache, outputs: context.config.builder.outputs, ...builderLimits(context.config), attestor, log, signal: abort.signal });
       const count = (status: string) => result.outcomes.filter((o) => o.outcome.status === status).length;
       const waiting = count('waiting');
       log('builder.run', { built: count('built'), reused: count('reused'), failed: count('failed'), blocked: count('blocked'), waiting });

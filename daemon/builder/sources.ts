@@ -20,6 +20,12 @@ import { BuilderError } from './errors.ts';
 /** How long a mirror may stay silent, in ms: before its response headers and between body chunks. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+/**
+ * The most bytes one mirror may send for one source (8 GiB, config builder.maxSourceBytes): the
+ * hash is known only at the end, so without a cap a hostile mirror fills the disk first.
+ */
+export const DEFAULT_MAX_SOURCE_BYTES = 8 * 1024 ** 3;
+
 /** What a fetch did, for logs; `source` is the source id. */
 export type SourceEvent =
   | { kind: 'cached'; source: string; path: string }
@@ -31,6 +37,8 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Per mirror, the longest silence in ms: waiting for response headers, then between body chunks. Default 60000. */
   timeoutMs?: number;
+  /** Per mirror, the most bytes read before it fails as serving other bytes. Default 8 GiB. */
+  maxBytes?: number;
   onEvent?: (event: SourceEvent) => void;
 }
 
@@ -82,18 +90,39 @@ export async function fetchSource(source: Source, cacheDir: string, options: Fet
  * source id to cache path. The first source that cannot be fetched throws, as fetchSource does.
  */
 export async function fetchSources(sources: readonly Source[], cacheDir: string, options: FetchOptions = {}): Promise<Map<string, string>> {
+  await clearStaleTemporaries(join(cacheDir, 'tmp'));
   const paths = new Map<string, string>();
   for (const source of sources) paths.set(source.id, await fetchSource(source, cacheDir, options));
   return paths;
 }
 
+/**
+ * Removes what fetches that crashed left in `<cacheDir>/tmp/`: files last written before this
+ * process started. A fetch running in this process wrote its file later, and one running in
+ * another process keeps its file's mtime fresh as it writes, so neither is touched.
+ */
+export async function clearStaleTemporaries(tmpDir: string, startedAt = Date.now() - performance.now()): Promise<void> {
+  const names = await readdir(tmpDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const name of names) {
+    const path = join(tmpDir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isFile() && info.mtimeMs < startedAt) await rm(path, { force: true });
+  }
+}
+
 /** A mirror's bytes in `tmp` with their size, or why it failed; throws only when the caller aborts. */
 async function tryMirror(source: Source, mirror: string, tmp: string, options: FetchOptions): Promise<{ bytes: number } | { reason: string; mismatch: boolean }> {
   let got: { hash: string; bytes: number };
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_SOURCE_BYTES;
   try {
-    got = await download(mirror, tmp, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.signal);
+    got = await download(mirror, tmp, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes, options.signal);
   } catch (error) {
     if (options.signal?.aborted === true) throw new BuilderError('SOURCE_ABORTED', `source ${source.id} (${source.file}): aborted at ${mirror} (${String(options.signal.reason)})`, { cause: error });
+    // Past the cap the bytes cannot be the pinned ones (unless the cap is set too low): wrong bytes.
+    if (error instanceof TooLarge) return { reason: `expected at most ${maxBytes} bytes (builder.maxSourceBytes), got more; stopped there`, mismatch: true };
     return { reason: explain(error), mismatch: false };
   }
   if (got.hash !== source.hash) return { reason: `expected sha256 ${source.hash}, got ${got.hash} (${got.bytes} bytes)`, mismatch: true };
@@ -101,7 +130,9 @@ async function tryMirror(source: Source, mirror: string, tmp: string, options: F
 }
 
 /** Streams one mirror's bytes to `tmp`, hashing them; throws on any failure short of a wrong hash. */
-async function download(mirror: string, tmp: string, timeoutMs: number, signal?: AbortSignal): Promise<{ hash: string; bytes: number }> {
+class TooLarge extends Error {}
+
+async function download(mirror: string, tmp: string, timeoutMs: number, maxBytes: number, signal?: AbortSignal): Promise<{ hash: string; bytes: number }> {
   const silence = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
@@ -117,8 +148,9 @@ async function download(mirror: string, tmp: string, timeoutMs: number, signal?:
     await pipeline(body, async function* (chunks: AsyncIterable<Buffer>) {
       for await (const chunk of chunks) {
         arm();
-        hasher.update(chunk);
         bytes += chunk.length;
+        if (bytes > maxBytes) throw new TooLarge();
+        hasher.update(chunk);
         yield chunk;
       }
     }, createWriteStream(tmp, { flags: 'wx' }), { signal: both });

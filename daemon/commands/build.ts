@@ -10,7 +10,7 @@ import { answerQuery, type QueryAnswer, type QueryParams } from '../answers.ts';
 import { createAttestor } from '../builder/attestor.ts';
 import type { WaitingStatement } from '../signer/waiting.ts';
 import { machineFacts } from '../builder/machine.ts';
-import { checkedEngine, planRun } from '../builder/prepare.ts';
+import { builderLimits, checkedEngine, planRun } from '../builder/prepare.ts';
 import { runPlan, type RunResult } from '../builder/scheduler.ts';
 import { daemonQuery, daemonRunning, daemonSubmit } from '../client.ts';
 import { loadContext, withStore } from '../context.ts';
@@ -50,7 +50,7 @@ export function registerBuild(program: Command, env: CommandEnv): void {
         const attestor = createAttestor({ context, tree: prepared.tree, submit, query, machine });
         const result = await runPlan({
           ...prepared, engine, engineInfo, log, attestor, socketPath: context.config.builder.socket,
-          cache: context.config.builder.cache, outputs: context.config.builder.outputs, noCache: context.config.builder.noCache,
+          cache: context.config.builder.cache, outputs: context.config.builder.outputs, ...builderLimits(context.config),
         });
         return { result, unsigned: [...attestor.unsigned.values()] };
       };

@@ -32,8 +32,10 @@ export interface SyncInit {
   intervalMs?: number;
   /** Longest wait without progress (a frame written or read) on one stream. Default 15 s. */
   timeoutMs?: number;
-  /** Wait before retrying a round that failed (not for misbehaviour). Default 2 s. */
+  /** Wait before retrying a round that failed (not for misbehaviour), doubled after each failure in a row. Default 2 s. */
   retryMs?: number;
+  /** The longest wait between retries, however many rounds failed in a row. Default 5 min. */
+  maxRetryMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -48,6 +50,15 @@ export interface SyncCounters {
 
 /** Below this many missing envelopes, verifying on this thread beats waking workers. */
 const POOL_MIN = 1000;
+
+/**
+ * The wait before retry number `failures` (1 for the first): `retryMs` doubled per failure in a
+ * row, at most `maxRetryMs`, so a peer that keeps failing costs a dial every few minutes, not
+ * every 2 s.
+ */
+export function retryDelay(failures: number, retryMs: number, maxRetryMs: number): number {
+  return Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
+}
 
 /** Thrown when a peer breaks the protocol; the connection is then closed. */
 class Misbehaviour extends Error {}
@@ -85,6 +96,10 @@ export class Sync {
   readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
   readonly #init: SyncInit;
   readonly #running = new Map<string, Promise<void>>();
+  /** Rounds failed in a row, per peer: the backoff. */
+  readonly #failures = new Map<string, number>();
+  /** Peers that answered "protocol not supported": not asked again until they reconnect. */
+  readonly #unsupported = new Set<string>();
   #node?: Peer;
   #timer?: NodeJS.Timeout;
   #stopped = false;
@@ -104,6 +119,11 @@ export class Sync {
     node.addEventListener('peer:identify', (event) => {
       if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
     });
+    node.addEventListener('peer:disconnect', (event) => {
+      const key = event.detail.toString();
+      this.#unsupported.delete(key);
+      this.#failures.delete(key);
+    });
     this.#timer = setInterval(() => {
       for (const peer of node.getPeers()) void this.syncWith(peer);
     }, this.#init.intervalMs ?? 15_000);
@@ -121,12 +141,25 @@ export class Sync {
     const key = peer.toString();
     const running = this.#running.get(key);
     if (running) return running;
-    const round = this.#round(peer).catch((error: Error) => {
+    if (this.#unsupported.has(key)) return Promise.resolve();
+    const round = this.#round(peer).then(() => {
+      this.#failures.delete(key);
+    }, (error: Error) => {
       if (error instanceof Misbehaviour) return this.#drop(peer, error.message);
-      this.#log('sync.failed', { peer: key, error: error.message });
+      if (error.name === 'UnsupportedProtocolError') {
+        // A peer without our sync protocol (another network id, another program) will not grow
+        // one while connected: asking again is a dial for nothing.
+        this.#unsupported.add(key);
+        this.#log('sync.unsupported', { peer: key, protocol: this.protocol });
+        return;
+      }
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      const delayMs = retryDelay(failures, this.#init.retryMs ?? 2000, this.#init.maxRetryMs ?? 300_000);
+      this.#log('sync.failed', { peer: key, error: error.message, failures, retryInMs: delayMs });
       setTimeout(() => {
         if (!this.#stopped && this.#node?.getPeers().some((p) => p.equals(peer))) void this.syncWith(peer);
-      }, this.#init.retryMs ?? 2000).unref();
+      }, delayMs).unref();
     }).finally(() => this.#running.delete(key));
     this.#running.set(key, round);
     return round;

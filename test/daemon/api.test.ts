@@ -1,11 +1,17 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile, lstat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Registry } from 'prom-client';
 import { cli, freePort } from '../../scripts/local-network.ts';
 import { loadContext } from '../../daemon/context.ts';
 import { startNode, type RunningNode } from '../../daemon/node.ts';
-import { callApi } from '../../daemon/client.ts';
+import { callApi, replyError } from '../../daemon/client.ts';
+import { startApi, type ApiHandlers } from '../../daemon/api.ts';
+import { StoreError } from '../../store/errors.ts';
+import { DaemonError } from '../../daemon/errors.ts';
 import { hex64, signer, envelopeBytes } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { encodeEnvelope, signEnvelope } from '../../protocol/dsse.ts';
@@ -85,5 +91,78 @@ describe('local API of a running node', () => {
 
   it('holds the store: a second opener is told a running node has it', async () => {
     await assert.rejects(AttestationStore.open(own.config.store), (error: Error & { code?: string }) => error.code === 'STORE_OPEN_FAILED' && /running stagex-node/.test(error.message));
+  });
+});
+
+describe('startApi', () => {
+  const failing = (error: Error): ApiHandlers => ({
+    health: () => ({}), status: async () => ({}), peers: () => [],
+    query: async () => { throw error; },
+    verify: async () => ({}), submit: async () => ({}), signatures: async () => ({}),
+    envelopes: async function* () {}, metrics: new Registry(),
+  });
+  const refusal = (promise: Promise<unknown>) => promise.then(() => assert.fail('expected a rejection'), (error: unknown) => error as DaemonError);
+
+  describe('when the store fails', () => {
+    it('answers 500 with the store\'s code, and the client reports DAEMON_FAILED, not NOT_FOUND', async () => {
+      const listen = `127.0.0.1:${await freePort()}`;
+      const api = await startApi(listen, failing(new StoreError('STORE_CLOSED', 'store /x: read after close')));
+      try {
+        const reply = await callApi(listen, 'GET', '/query?image=core-busybox');
+        assert.equal(reply!.status, 500);
+        assert.equal(JSON.parse(reply!.body).error.code, 'STORE_CLOSED');
+        assert.equal(replyError(reply!, 'query').code, 'DAEMON_FAILED');
+        const bad = await callApi(listen, 'GET', '/query?colour=red');
+        assert.equal(bad!.status, 400);
+        assert.equal(replyError(bad!, 'query').code, 'BAD_REQUEST');
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
+  describe('when api.listen is a path', () => {
+    const handlers = failing(new Error('unused'));
+
+    it('refuses a regular file there and leaves it as it was', async () => {
+      const path = join(tempDir('stagex-sock'), 'api.sock');
+      await writeFile(path, 'precious');
+      assert.equal((await refusal(startApi(path, handlers))).code, 'BAD_CONFIG');
+      assert.equal(await readFile(path, 'utf8'), 'precious');
+    });
+
+    it('refuses a socket another process answers on', async () => {
+      const path = join(tempDir('stagex-sock'), 'api.sock');
+      const other = createServer();
+      await new Promise<void>((resolve) => other.listen(path, resolve));
+      try {
+        assert.equal((await refusal(startApi(path, handlers))).code, 'API_IN_USE');
+      } finally {
+        other.close();
+      }
+    });
+
+    it('replaces the socket a dead daemon left, and answers on it', async () => {
+      const path = join(tempDir('stagex-sock'), 'api.sock');
+      const script = `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`;
+      spawnSync(process.execPath, ['-e', script]);
+      assert.ok((await lstat(path)).isSocket(), 'the killed process left its socket');
+      const api = await startApi(path, handlers);
+      try {
+        assert.equal((await callApi(path, 'GET', '/health'))!.status, 200);
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
+  it('refuses a TCP port in use with API_IN_USE', async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    const first = await startApi(listen, failing(new Error('unused')));
+    try {
+      assert.equal((await refusal(startApi(listen, failing(new Error('unused'))))).code, 'API_IN_USE');
+    } finally {
+      await first.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { sx } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hex64 } from '../helpers/fixtures.ts';
@@ -108,6 +109,14 @@ describe('stagex-node CLI', () => {
       assert.deepEqual(byFile, { 'alice.json': 'added', 'bob.json': 'added', 'big.json': 'BAD_ENVELOPE', 'garbage.json': 'BAD_ENVELOPE' });
       const again = await sx('-c', nodes.carol!.config, 'import', join(mail, 'alice.json'), '--json');
       assert.equal(JSON.parse(again.out).outcomes[0].result, 'present');
+    });
+
+    it('reports /dev/zero and a FIFO as NOT_A_FILE, reading neither: exit 1', async () => {
+      const fifo = join(dir, 'envelopes.fifo');
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+      const result = await sx('-c', nodes.carol!.config, 'import', '/dev/zero', fifo, '--json');
+      assert.equal(result.code, 1);
+      assert.deepEqual(JSON.parse(result.out).outcomes.map((o: { code?: string }) => o.code), ['NOT_A_FILE', 'NOT_A_FILE']);
     });
 
     it('two agreeing keys make it trusted: exit 0', async () => {

@@ -6,7 +6,7 @@ import { AttestationStore } from '../../store/store.ts';
 import { readAttestation } from '../../protocol/attestation.ts';
 import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
 import { attestationTopic, Gossip } from '../../daemon/net/gossip.ts';
-import { Sync } from '../../daemon/net/sync.ts';
+import { retryDelay, Sync } from '../../daemon/net/sync.ts';
 import { HashIndex } from '../../daemon/net/hash-index.ts';
 import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
 import type { Peer } from '../../daemon/net/peer.ts';
@@ -162,5 +162,44 @@ describe('sync with a peer that stops answering', () => {
       await silent.stop();
       await store.close();
     }
+  });
+});
+
+describe('sync with a peer that does not speak the sync protocol', () => {
+  it('stops asking it after "protocol not supported", until it reconnects', async () => {
+    const other = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] });
+    const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
+    const index = await HashIndex.load(store);
+    const events: string[] = [];
+    const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] });
+    const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, retryMs: 100, log: (event) => events.push(event) });
+    const unsupported = () => events.filter((e) => e === 'sync.unsupported').length;
+    try {
+      await sync.start(peer.node);
+      const address = other.node.getMultiaddrs()[0]!;
+      await peer.node.dial(address);
+      await sync.syncWith(other.node.peerId);
+      assert.equal(unsupported(), 1);
+      await sync.syncWith(other.node.peerId);
+      assert.equal(unsupported(), 1, 'not asked again while connected');
+      assert.equal(events.filter((e) => e === 'sync.failed').length, 0, 'no retry scheduled');
+      const disconnected = new Promise((resolve) => peer.node.addEventListener('peer:disconnect', resolve, { once: true }));
+      await peer.node.hangUp(other.node.peerId);
+      await disconnected;
+      await peer.node.dial(address);
+      await sync.syncWith(other.node.peerId);
+      assert.equal(unsupported(), 2, 'asked again after reconnecting');
+    } finally {
+      await sync.stop();
+      await peer.stop();
+      await other.stop();
+      await store.close();
+    }
+  });
+});
+
+describe('retryDelay', () => {
+  it('doubles the wait per failure in a row, up to the cap', () => {
+    assert.deepEqual([1, 2, 3, 4, 10, 100].map((n) => retryDelay(n, 2000, 300_000)), [2000, 4000, 8000, 16_000, 300_000, 300_000]);
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -250,6 +250,22 @@ describe('fetchSource', () => {
     }
   });
 
+  it('stops a mirror that sends more than maxBytes, keeps nothing of it, and takes the next', async () => {
+    const cache = tempDir('stagex-cache');
+    const { events, onEvent } = recorder();
+    const path = await fetchSource(source([bad.url + FILE, good.url + FILE]), cache, { onEvent, maxBytes: GOOD.length });
+    assert.deepEqual(await readFile(path), GOOD);
+    assert.deepEqual(events.map((e) => e.kind), ['mirror-failed', 'fetched']);
+    assert.deepEqual(await tmpFiles(cache), []);
+  });
+
+  it('when the only mirror sends more than maxBytes: SOURCE_MISMATCH, nothing kept', async () => {
+    const cache = tempDir('stagex-cache');
+    await rejectsWith(fetchSource(source([good.url + FILE]), cache, { maxBytes: GOOD.length - 1 }), 'SOURCE_MISMATCH');
+    assert.deepEqual(await readdir(join(cache, 'sha256')), []);
+    assert.deepEqual(await tmpFiles(cache), []);
+  });
+
   it('refuses a hash that is not lowercase sha256 hex: BAD_SOURCE', async () => {
     await rejectsWith(fetchSource(source([good.url + FILE], { hash: '../../escape' }), tempDir('stagex-cache')), 'BAD_SOURCE');
     await rejectsWith(fetchSource(source([good.url + FILE], { hash: sha256(GOOD).toUpperCase() }), tempDir('stagex-cache')), 'BAD_SOURCE');
@@ -257,6 +273,23 @@ describe('fetchSource', () => {
 });
 
 describe('fetchSources', () => {
+  it('first removes temporary files a crashed fetch left (written before this process started), not newer ones', async () => {
+    const mirror = await serveMirror(await dirWith({ [FILE]: GOOD }));
+    try {
+      const cache = tempDir('stagex-cache');
+      await mkdir(join(cache, 'tmp'), { recursive: true });
+      const [stale, fresh] = [join(cache, 'tmp', 'stale.partial'), join(cache, 'tmp', 'fresh.partial')];
+      await writeFile(stale, 'half a download');
+      await writeFile(fresh, 'a download in progress');
+      const beforeThisProcess = new Date(Date.now() - performance.now() - 60_000);
+      await utimes(stale, beforeThisProcess, beforeThisProcess);
+      await fetchSources([source([mirror.url + FILE])], cache);
+      assert.deepEqual(await tmpFiles(cache), ['fresh.partial']);
+    } finally {
+      await mirror.close();
+    }
+  });
+
   it('maps each source id to its cache path, and throws at a source that cannot be fetched', async () => {
     const other = Buffer.from('patch set\n');
     const mirror = await serveMirror(await dirWith({ [FILE]: GOOD, 'p.tar': other }));

@@ -1,0 +1,40 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { VerifyPool } from '../../daemon/verify-pool.ts';
+import { DaemonError } from '../../daemon/errors.ts';
+import { envelopeBytes, signer } from '../helpers/fixtures.ts';
+
+const trust = { threshold: 1, keys: [{ name: 'k0', publicKey: signer(0).publicKey }] };
+const crashing = new URL('../helpers/crashing-verify-worker.ts', import.meta.url);
+
+describe('VerifyPool', () => {
+  it('verifies a batch on a worker, results in input order', async () => {
+    const pool = new VerifyPool(trust, 1);
+    try {
+      const [good, unknown] = await pool.verify([envelopeBytes(signer(0)), envelopeBytes(signer(9))], 'test');
+      assert.ok(good && 'votes' in good);
+      assert.ok(unknown && 'code' in unknown && unknown.code === 'UNKNOWN_SIGNER');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  describe('when a worker dies with a batch in hand', () => {
+    it('rejects that batch with VERIFY_WORKER_FAILED and a new worker takes the next', async () => {
+      const pool = new VerifyPool(trust, 1, crashing);
+      try {
+        await assert.rejects(pool.verify([envelopeBytes(signer(0))], 'crash'), (error: unknown) => error instanceof DaemonError && error.code === 'VERIFY_WORKER_FAILED');
+        const [again] = await pool.verify([envelopeBytes(signer(0))], 'after the crash');
+        assert.ok(again && 'votes' in again);
+      } finally {
+        await pool.close();
+      }
+    });
+  });
+
+  it('refuses work once closed', async () => {
+    const pool = new VerifyPool(trust, 1);
+    await pool.close();
+    await assert.rejects(pool.verify([envelopeBytes(signer(0))], 'late'), (error: unknown) => error instanceof DaemonError && error.code === 'VERIFY_WORKER_FAILED');
+  });
+});
