@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { callApi } from '../daemon/client.ts';
-import { makeCluster, startMember, status, stopMember, until } from '../scripts/local-network.ts';
+import { makeCluster, memberApi, startMember, status, stopMember, until } from '../scripts/local-network.ts';
 import { envelopeBytes, hex64 } from '../test/helpers/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../protocol/keys.ts';
@@ -48,6 +48,7 @@ for (const seed of seeds) {
   members.forEach((m) => startMember(m, ['--log-level', 'debug']));
   try {
     await until('every daemon has peers', async () => (await Promise.all(members.map(status))).every((s) => s?.peers >= 2), 120_000);
+    const apis = await Promise.all(members.map(memberApi));
     await until('the machine settles after the starts (CPU < 50 % busy over 2 s)', async () => (await busy(2000)) < 0.5, 120_000);
     console.log(`seed ${seed}: idle cluster uses ${Math.round((await busy(3000)) * 100)} % of the CPUs`);
     const sent = new Map<string, number>();
@@ -60,7 +61,7 @@ for (const seed of seeds) {
       const from = Math.floor(random() * daemons);
       const bytes = envelopeBytes(signers[from]!, { image: `core-m${seed}x${i}`, inputDigest: hex64(`in ${seed} ${i}`), digest: hex64(`out ${i}`) });
       if (i >= 0) sent.set(envelopeHash(bytes), Date.now());
-      callApi(members[from]!.api, 'POST', '/envelopes', bytes).catch((error: Error) => {
+      callApi(apis[from]!, 'POST', '/envelopes', bytes).catch((error: Error) => {
         failed.push(`${members[from]!.name}: ${error.message}`);
       });
     }

@@ -29,7 +29,7 @@ import { machineFacts } from '../daemon/builder/machine.ts';
 import { checkedEngine, planRun } from '../daemon/builder/prepare.ts';
 import { runPlan, type Attestor } from '../daemon/builder/scheduler.ts';
 import { answerQuery } from '../daemon/answers.ts';
-import { daemonRunning } from '../daemon/client.ts';
+import { daemonRunning, localApi } from '../daemon/client.ts';
 import { loadContext } from '../daemon/context.ts';
 import { storeSubmit } from '../daemon/ingest.ts';
 import { AttestationStore } from '../store/store.ts';
@@ -183,7 +183,7 @@ try {
     const prepared = await time('tree read + input digests + plan + pins (planRun)', run, () => planRun(ctx));
     const { engine, engineInfo } = await time('engine check (/_ping, /version)', run, () => checkedEngine(ctx.config));
     const machine = await time('machine facts (/proc/cpuinfo, os-release)', run, () => machineFacts(engineInfo));
-    await time('daemon running? (local API, none here)', run, () => daemonRunning(ctx.config.api.listen));
+    await time('daemon running? (local API, none here)', run, async () => daemonRunning(await localApi(ctx.config)));
     const store = await time('store open + close (LevelDB)', run, () => AttestationStore.open(ctx.config.store));
     const timedEngine: Engine = {
       ...engine,

@@ -14,6 +14,12 @@
  *   POST /signatures                {"files":[{"path","signature" (base64)}]} StageX OpenPGP signatures,
  *                                   path `<image>@sha256=<hex>/signature-<n>` -> per-file outcomes
  *   GET  /metrics                   Prometheus text
+ *
+ * Every route, /metrics included, answers only a request authenticated with the token the
+ * daemon wrote at start (api-auth.ts, api-token.ts); anything else gets 401 and no data. A
+ * scraper sends `Authorization: Bearer <contents of api.token>`. On a unix socket the 0700
+ * directory already keeps other users out; the token is still required there, so a daemon of
+ * another config on the same path is refused just as on TCP.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { lstat, unlink } from 'node:fs/promises';
@@ -27,6 +33,9 @@ import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
 import { kindOf } from './regular-file.ts';
+import { checkRequest, NONCE_HEADER, PROOF_HEADER } from './api-auth.ts';
+import { requirePrivateDir } from './private-dir.ts';
+import { dirname } from 'node:path';
 
 const querySchema = z.strictObject({
   image: imageNameSchema.optional(),
@@ -142,9 +151,18 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Listens on `listen`: "127.0.0.1:7780" (loopback only) or an absolute unix socket path. */
-export async function startApi(listen: string, handlers: ApiHandlers): Promise<RunningApi> {
+/**
+ * Listens on `listen`: "127.0.0.1:7780" (loopback only) or an absolute unix socket path in a
+ * 0700 directory of this user (INSECURE_DIR otherwise), and answers requests that carry `token`.
+ */
+export async function startApi(listen: string, handlers: ApiHandlers, token: string): Promise<RunningApi> {
   const server: Server = createServer((request, response) => {
+    const auth = checkRequest(token, { method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization, nonce: request.headers[NONCE_HEADER] });
+    if (!auth.ok) {
+      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: `${key(request)}: expected this daemon's token (Authorization: Bearer <api.token>, or the CLI's Stagex-HMAC), got ${request.headers.authorization === undefined ? 'no Authorization header' : 'another'}` } }));
+      return;
+    }
+    if (auth.proof) response.setHeader(PROOF_HEADER, auth.proof);
     route(handlers, request, response).catch((error: unknown) => {
       // Only the request can be a client's fault (bad bytes, an unknown signer); a store or
       // node failure is the server's and says so.
@@ -157,7 +175,10 @@ export async function startApi(listen: string, handlers: ApiHandlers): Promise<R
     });
   });
   const socket = listen.startsWith('/');
-  if (socket) await clearStaleSocket(listen);
+  if (socket) {
+    await requirePrivateDir(dirname(listen), 0o077, `api.listen ${listen}`);
+    await clearStaleSocket(listen);
+  }
   const [host, port] = socket ? [undefined, undefined] : [listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(listen.slice(listen.lastIndexOf(':') + 1))];
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE'

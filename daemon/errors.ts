@@ -11,6 +11,14 @@ export type DaemonErrorCode =
   | 'NOT_FOUND'
   /** The API address is taken: another process answers on it. */
   | 'API_IN_USE'
+  /**
+   * An answer on the API address that cannot be attributed to this config's daemon: a 401, or
+   * no valid proof (another config's daemon, any process that bound the port), or a token file
+   * that is not this user's 0600 file.
+   */
+  | 'API_UNAUTHENTICATED'
+  /** The API token's or socket's directory is not this user's own (others could replace them). */
+  | 'INSECURE_DIR'
   /** The running daemon failed to answer (HTTP 500): its fault, not the request's. */
   | 'DAEMON_FAILED'
   /** A verification worker died with batches in hand (they are rejected; a new worker replaces it). */

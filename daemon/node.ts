@@ -10,6 +10,7 @@ import { keyName } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
 import { answerQuery, answerStatus, answerVerify } from './answers.ts';
 import { startApi, type RunningApi } from './api.ts';
+import { writeApiToken } from './api-token.ts';
 import type { NodeContext } from './context.ts';
 import type { Log } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -102,6 +103,10 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus });
   const peerId = peerIdFromPrivateKey(privateKey).toString();
   const addresses = peer.node.getMultiaddrs().map((a) => a.toString());
+  // Written while the store lock is held, so a token file already there is a dead daemon's of
+  // this config; removed after the API closes (services stop in reverse).
+  const token = await writeApiToken(config.dir);
+  started('api token', () => token.remove());
   const api = await startApi(config.api.listen, {
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
     status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
@@ -112,7 +117,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
     metrics,
-  });
+  }, token.token);
   started('api', () => api.close());
   log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
   const assigned = config.builder.assign === 'auto' || config.builder.assign.length > 0;

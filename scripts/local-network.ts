@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, type Io } from '../daemon/cli.ts';
-import { callApi } from '../daemon/client.ts';
+import { callApi, localApi, type LocalApi } from '../daemon/client.ts';
+import { loadConfig } from '../daemon/config.ts';
 
 export const CLI = fileURLToPath(new URL('../daemon/bin/stagex-node.ts', import.meta.url));
 
@@ -94,14 +95,22 @@ export async function stopMember(member: Member, signal: NodeJS.Signals = 'SIGTE
   return exited;
 }
 
+/**
+ * The member's local API with the token its running daemon wrote (read at each call: a
+ * restarted daemon writes a new one), as the CLI would use it.
+ */
+export async function memberApi(member: Member): Promise<LocalApi> {
+  return localApi(await loadConfig(member.config));
+}
+
 /** The member's cheap counters: { envelopes, peers }. */
 export async function health(member: Member): Promise<{ envelopes: number; peers: number } | undefined> {
-  const reply = await callApi(member.api, 'GET', '/health');
+  const reply = await callApi(await memberApi(member), 'GET', '/health');
   return reply && JSON.parse(reply.body);
 }
 
 export async function status(member: Member): Promise<any> {
-  const reply = await callApi(member.api, 'GET', '/status');
+  const reply = await callApi(await memberApi(member), 'GET', '/status');
   return reply && JSON.parse(reply.body);
 }
 

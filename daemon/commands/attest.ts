@@ -5,7 +5,7 @@ import type { CommandEnv } from './env.ts';
 import { signAttestation, statementPayload } from '../attest.ts';
 import { onlineSigner } from '../signer/load.ts';
 import { storeSubmit } from '../ingest.ts';
-import { daemonRunning, daemonSubmit } from '../client.ts';
+import { daemonRunning, daemonSubmit, localApi } from '../client.ts';
 import { loadContext, withStore } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { collect, configPath, digestArg, imageArg, platformArg } from './args.ts';
@@ -68,9 +68,9 @@ export function registerAttest(program: Command, env: CommandEnv): void {
       };
       const context = await loadContext(configPath(command));
       const bytes = await signAttestation(onlineSigner(context.signer, 'attest'), statementPayload({ ...facts, builderId: `stagex-node:${context.config.name}` }));
-      const { listen } = context.config.api;
-      const { hash } = await daemonRunning(listen)
-        ? await daemonSubmit(listen)(bytes, 'attestation')
+      const api = await localApi(context.config);
+      const { hash } = await daemonRunning(api)
+        ? await daemonSubmit(api)(bytes, 'attestation')
         : await withStore(context, (store) => storeSubmit(store, context.policy)(bytes, 'attestation'));
       if (options.out) await writeFile(options.out, bytes);
       env.io.out(options.json ? JSON.stringify({ hash, file: options.out }) : `attested ${image} ${facts.digest}\nenvelope ${hash}${options.out ? ` -> ${options.out}` : ''}`);

@@ -12,7 +12,7 @@ import type { WaitingStatement } from '../signer/waiting.ts';
 import { machineFacts } from '../builder/machine.ts';
 import { builderLimits, checkedEngine, planRun } from '../builder/prepare.ts';
 import { runPlan, type RunResult } from '../builder/scheduler.ts';
-import { daemonQuery, daemonRunning, daemonSubmit } from '../client.ts';
+import { daemonQuery, daemonRunning, daemonSubmit, localApi } from '../client.ts';
 import { loadContext, withStore } from '../context.ts';
 import { short, table } from '../format.ts';
 import type { Submit } from '../ingest.ts';
@@ -45,7 +45,7 @@ export function registerBuild(program: Command, env: CommandEnv): void {
       const { engine, engineInfo } = await checkedEngine(context.config);
       const machine = await machineFacts(engineInfo);
       const log = terminalLog(env, options.verbose === true);
-      const { listen } = context.config.api;
+      const api = await localApi(context.config);
       const run = async (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => {
         const attestor = createAttestor({ context, tree: prepared.tree, submit, query, machine });
         const result = await runPlan({
@@ -54,8 +54,8 @@ export function registerBuild(program: Command, env: CommandEnv): void {
         });
         return { result, unsigned: [...attestor.unsigned.values()] };
       };
-      const { result, unsigned } = await daemonRunning(listen)
-        ? await run(daemonSubmit(listen), (params) => daemonQuery(listen, params))
+      const { result, unsigned } = await daemonRunning(api)
+        ? await run(daemonSubmit(api), (params) => daemonQuery(api, params))
         : await withStore(context, (store) => run(storeSubmit(store, context.policy), (params) => answerQuery(store, context.policy, params)));
       report(env, result, unsigned, options.json === true);
     });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
-import { daemonQuery, daemonRunning, streamApi } from '../client.ts';
+import { daemonQuery, daemonRunning, localApi, streamApi } from '../client.ts';
 import { DaemonError } from '../errors.ts';
 import { trustedDigests, verdictsFor } from '../../store/queries.ts';
 import type { Verdict } from '../../protocol/threshold.ts';
@@ -23,7 +23,7 @@ export function registerExport(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { json?: boolean }, command: Command) => {
       const context = await loadContext(configPath(command));
-      const { listen } = context.config.api;
+      const api = await localApi(context.config);
       await mkdir(join(dir, 'envelopes'), { recursive: true });
       let envelopes = 0;
       const write = async (hash: string, bytes: Uint8Array) => {
@@ -31,13 +31,13 @@ export function registerExport(program: Command, env: CommandEnv): void {
         envelopes += 1;
       };
       let verdicts: Verdict[];
-      if (await daemonRunning(listen)) {
-        await streamApi(listen, '/envelopes', async (line) => {
+      if (await daemonRunning(api)) {
+        await streamApi(api, '/envelopes', async (line) => {
           const { hash, envelope } = JSON.parse(line) as { hash?: unknown; envelope?: unknown };
-          if (typeof hash !== 'string' || !HASH.test(hash) || typeof envelope !== 'string') throw new DaemonError('NOT_FOUND', `daemon on ${listen}: expected {"hash","envelope"} lines from GET /envelopes, got ${line.slice(0, 80)}`);
+          if (typeof hash !== 'string' || !HASH.test(hash) || typeof envelope !== 'string') throw new DaemonError('NOT_FOUND', `daemon on ${api.listen}: expected {"hash","envelope"} lines from GET /envelopes, got ${line.slice(0, 80)}`);
           await write(hash, Buffer.from(envelope, 'base64'));
         });
-        const answer = await daemonQuery(listen, {});
+        const answer = await daemonQuery(api, {});
         verdicts = answer.kind === 'verdicts' ? answer.verdicts : [];
       } else {
         verdicts = await withStore(context, async (store) => {

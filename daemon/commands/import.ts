@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
 import { importFiles, storeSubmit, type ImportOutcome } from '../ingest.ts';
-import { daemonRunning, daemonSubmit } from '../client.ts';
+import { daemonRunning, daemonSubmit, localApi } from '../client.ts';
 import { table } from '../format.ts';
 import { configPath } from './args.ts';
 
@@ -15,9 +15,9 @@ export function registerImport(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (paths: string[], options: { json?: boolean }, command: Command) => {
       const context = await loadContext(configPath(command));
-      const { listen } = context.config.api;
-      const outcomes = await daemonRunning(listen)
-        ? await importFiles(paths, daemonSubmit(listen))
+      const api = await localApi(context.config);
+      const outcomes = await daemonRunning(api)
+        ? await importFiles(paths, daemonSubmit(api))
         : await withStore(context, (store) => importFiles(paths, storeSubmit(store, context.policy)));
       reportImport(env, outcomes, options.json === true);
     });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
 import { loadContext, withStore } from '../context.ts';
-import { ask, daemonRunning, daemonSignatures } from '../client.ts';
+import { ask, daemonRunning, daemonSignatures, localApi } from '../client.ts';
 import { answerQuery } from '../answers.ts';
 import { short, table } from '../format.ts';
 import { configPath, imageArg } from './args.ts';
@@ -45,9 +45,9 @@ export function registerSignatures(program: Command, env: CommandEnv): void {
       const context = await loadContext(configPath(command));
       const root = await signaturesRoot(dir);
       const { files, unreadable } = await readSignatureFiles(root);
-      const { listen } = context.config.api;
-      const checked = await daemonRunning(listen)
-        ? await daemonSignatures(listen, files)
+      const api = await localApi(context.config);
+      const checked = await daemonRunning(api)
+        ? await daemonSignatures(api, files)
         : await withStore(context, (store) => importSignatures(files, context.keyring, store, new Date()));
       const outcomes = [...unreadable.map((u): SignatureOutcome => ({ file: u.path, result: 'invalid', code: u.code, error: u.error })), ...checked]
         .map((o) => ({ ...o, file: join(root, o.file) }))

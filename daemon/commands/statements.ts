@@ -9,7 +9,7 @@ import type { CommandEnv } from './env.ts';
 import { reportImport } from './import.ts';
 import { answerQuery, type QueryAnswer } from '../answers.ts';
 import { identityKey } from '../../protocol/attestation.ts';
-import { daemonQuery, daemonRunning, daemonSubmit } from '../client.ts';
+import { daemonQuery, daemonRunning, daemonSubmit, localApi } from '../client.ts';
 import { loadContext, withStore, type NodeContext } from '../context.ts';
 import { short, table } from '../format.ts';
 import { storeSubmit } from '../ingest.ts';
@@ -49,10 +49,10 @@ export function registerStatements(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { json?: boolean }, command: Command) => {
       const context = await loadContext(configPath(command));
-      const { listen } = context.config.api;
+      const api = await localApi(context.config);
       const outputs = context.config.builder.outputs;
-      const outcomes = await daemonRunning(listen)
-        ? await importSignatures(dir, outputs, context.signer, daemonSubmit(listen))
+      const outcomes = await daemonRunning(api)
+        ? await importSignatures(dir, outputs, context.signer, daemonSubmit(api))
         : await withStore(context, (store) => importSignatures(dir, outputs, context.signer, storeSubmit(store, context.policy)));
       reportImport(env, outcomes, options.json === true);
     });
@@ -60,10 +60,10 @@ export function registerStatements(program: Command, env: CommandEnv): void {
 
 /** What this node's key has attested: from the running daemon, or the store. */
 async function ownVotes(context: NodeContext): Promise<(QueryAnswer & { kind: 'key' })['votes']> {
-  const { listen } = context.config.api;
+  const api = await localApi(context.config);
   const params = { key: context.signer.keyid };
-  const answer = await daemonRunning(listen)
-    ? await daemonQuery(listen, params)
+  const answer = await daemonRunning(api)
+    ? await daemonQuery(api, params)
     : await withStore(context, (store) => answerQuery(store, context.policy, params));
   return answer.kind === 'key' ? answer.votes : [];
 }

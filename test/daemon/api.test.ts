@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile, writeFile, lstat } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { cli, freePort } from '../../scripts/local-network.ts';
 import { loadContext } from '../../daemon/context.ts';
 import { startNode, type RunningNode } from '../../daemon/node.ts';
-import { callApi, replyError } from '../../daemon/client.ts';
+import { callApi, localApi, replyError, type LocalApi } from '../../daemon/client.ts';
 import { startApi, type ApiHandlers } from '../../daemon/api.ts';
 import { StoreError } from '../../store/errors.ts';
 import { DaemonError } from '../../daemon/errors.ts';
@@ -22,7 +23,7 @@ import { AttestationStore } from '../../store/store.ts';
 
 describe('local API of a running node', () => {
   let node: RunningNode;
-  let api: string;
+  let api: LocalApi;
   let own: Awaited<ReturnType<typeof loadContext>>;
 
   before(async () => {
@@ -30,11 +31,11 @@ describe('local API of a running node', () => {
     assert.equal((await cli('init', dir, '--name', 'alice')).code, 0);
     const file = join(dir, 'config.json');
     const config = JSON.parse(await readFile(file, 'utf8'));
-    api = `127.0.0.1:${await freePort()}`;
-    config.api = { listen: api };
+    config.api = { listen: `127.0.0.1:${await freePort()}` };
     await writeFile(file, JSON.stringify(config));
     own = await loadContext(file);
     node = await startNode(own, { log: () => {} });
+    api = await localApi(own.config);
   });
   after(async () => {
     await node.stop();
@@ -101,18 +102,19 @@ describe('startApi', () => {
     verify: async () => ({}), submit: async () => ({}), signatures: async () => ({}),
     envelopes: async function* () {}, metrics: new Registry(),
   });
+  const token = randomBytes(32).toString('hex');
   const refusal = (promise: Promise<unknown>) => promise.then(() => assert.fail('expected a rejection'), (error: unknown) => error as DaemonError);
 
   describe('when the store fails', () => {
     it('answers 500 with the store\'s code, and the client reports DAEMON_FAILED, not NOT_FOUND', async () => {
       const listen = `127.0.0.1:${await freePort()}`;
-      const api = await startApi(listen, failing(new StoreError('STORE_CLOSED', 'store /x: read after close')));
+      const api = await startApi(listen, failing(new StoreError('STORE_CLOSED', 'store /x: read after close')), token);
       try {
-        const reply = await callApi(listen, 'GET', '/query?image=core-busybox');
+        const reply = await callApi({ listen, token }, 'GET', '/query?image=core-busybox');
         assert.equal(reply!.status, 500);
         assert.equal(JSON.parse(reply!.body).error.code, 'STORE_CLOSED');
         assert.equal(replyError(reply!, 'query').code, 'DAEMON_FAILED');
-        const bad = await callApi(listen, 'GET', '/query?colour=red');
+        const bad = await callApi({ listen, token }, 'GET', '/query?colour=red');
         assert.equal(bad!.status, 400);
         assert.equal(replyError(bad!, 'query').code, 'BAD_REQUEST');
       } finally {
@@ -127,7 +129,7 @@ describe('startApi', () => {
     it('refuses a regular file there and leaves it as it was', async () => {
       const path = join(tempDir('stagex-sock'), 'api.sock');
       await writeFile(path, 'precious');
-      assert.equal((await refusal(startApi(path, handlers))).code, 'BAD_CONFIG');
+      assert.equal((await refusal(startApi(path, handlers, token))).code, 'BAD_CONFIG');
       assert.equal(await readFile(path, 'utf8'), 'precious');
     });
 
@@ -136,7 +138,7 @@ describe('startApi', () => {
       const other = createServer();
       await new Promise<void>((resolve) => other.listen(path, resolve));
       try {
-        assert.equal((await refusal(startApi(path, handlers))).code, 'API_IN_USE');
+        assert.equal((await refusal(startApi(path, handlers, token))).code, 'API_IN_USE');
       } finally {
         other.close();
       }
@@ -147,9 +149,9 @@ describe('startApi', () => {
       const script = `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`;
       spawnSync(process.execPath, ['-e', script]);
       assert.ok((await lstat(path)).isSocket(), 'the killed process left its socket');
-      const api = await startApi(path, handlers);
+      const api = await startApi(path, handlers, token);
       try {
-        assert.equal((await callApi(path, 'GET', '/health'))!.status, 200);
+        assert.equal((await callApi({ listen: path, token }, 'GET', '/health'))!.status, 200);
       } finally {
         await api.close();
       }
@@ -158,9 +160,9 @@ describe('startApi', () => {
 
   it('refuses a TCP port in use with API_IN_USE', async () => {
     const listen = `127.0.0.1:${await freePort()}`;
-    const first = await startApi(listen, failing(new Error('unused')));
+    const first = await startApi(listen, failing(new Error('unused')), token);
     try {
-      assert.equal((await refusal(startApi(listen, failing(new Error('unused'))))).code, 'API_IN_USE');
+      assert.equal((await refusal(startApi(listen, failing(new Error('unused')), token))).code, 'API_IN_USE');
     } finally {
       await first.close();
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
-import { cli, makeCluster, startMember, status, stopMember, until, type Member } from '../../scripts/local-network.ts';
+import { cli, makeCluster, memberApi, startMember, status, stopMember, until, type Member } from '../../scripts/local-network.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { hex64 } from '../helpers/fixtures.ts';
 import { startPeer } from '../../daemon/net/peer.ts';
@@ -99,7 +99,7 @@ describe('five stagex-node daemons in a ring (separate processes, threshold 3 of
     const digest = hex64('core-d good');
     for (const m of ring.slice(2)) await attest(m, 'core-d', digest);
     await until('all converge on core-d', async () => (await Promise.all(ring.map((m) => verdict(m, 'core-d', digest)))).every((c) => c === 0));
-    const metrics = await callApi(target.api, 'GET', '/metrics');
+    const metrics = await callApi(await memberApi(target), 'GET', '/metrics');
     assert.match(metrics!.body, /stagex_gossip_messages_total\{result="rejected"\} [2-9]/);
   });
 
