@@ -19,6 +19,7 @@ import { HashIndex } from './net/hash-index.ts';
 import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
 import { Sync } from './net/sync.ts';
+import { Bans } from './net/bans.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
 
@@ -79,12 +80,13 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   });
   const pool = new VerifyPool(context.trust);
   started('verify pool', () => pool.close());
-  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), log });
+  const bans = new Bans();
+  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), bans, log });
   started('peer', () => peer.stop());
   const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
   gossip.start(peer.node);
   started('gossip', () => gossip.stop());
-  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
+  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, bans, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
   started('sync', () => sync.stop());
   await sync.start(peer.node);
   const submit = async (bytes: Uint8Array) => {

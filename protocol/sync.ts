@@ -173,3 +173,31 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       return bad(`unknown frame type ${type}`);
   }
 }
+
+/**
+ * Splits the buckets to ask for into requests whose ids, as the peer's summary counts them,
+ * fit in `maxIds` each, so no hash list reply need be longer (the reply itself is held to the
+ * hard bound). A bucket counted above `maxIds` alone is left out: `skipped`.
+ */
+export function bucketGroups(buckets: readonly number[], counts: Uint32Array, maxIds: number): { groups: number[][]; skipped: number[] } {
+  const groups: number[][] = [];
+  const skipped: number[] = [];
+  let group: number[] = [];
+  let ids = 0;
+  for (const bucket of buckets) {
+    const count = counts[bucket]!;
+    if (count > maxIds) {
+      skipped.push(bucket);
+      continue;
+    }
+    if (ids + count > maxIds && group.length > 0) {
+      groups.push(group);
+      group = [];
+      ids = 0;
+    }
+    group.push(bucket);
+    ids += count;
+  }
+  if (group.length > 0) groups.push(group);
+  return { groups, skipped };
+}

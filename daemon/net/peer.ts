@@ -15,6 +15,7 @@ import { gossipsub, StrictNoSign, type GossipSub, type GossipsubOpts } from '@li
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PrivateKey } from '@libp2p/interface';
 import { DaemonError } from '../errors.ts';
+import type { Bans } from './bans.ts';
 
 export type Peer = Libp2p<{ pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>> }>;
 
@@ -24,6 +25,8 @@ export interface PeerInit {
   bootstrap: readonly string[];
   /** The gossip topic to score peers on (invalid messages lower the sender's score). */
   topic?: string;
+  /** Peers cut off for misbehaviour: neither dialled (bootstrap re-dials included) nor accepted while banned. */
+  bans?: Bans;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
   redialIntervalMs?: number;
   log?: Log;
@@ -80,6 +83,14 @@ function scoring(topic: string): Pick<GossipsubOpts, 'scoreParams' | 'scoreThres
   };
 }
 
+/** Refuses banned peers both ways; everything else is libp2p's default. */
+function gate(bans: Bans): NonNullable<Parameters<typeof createLibp2p>[0]>['connectionGater'] {
+  return {
+    denyDialPeer: (peerId) => bans.isBanned(peerId),
+    denyInboundEncryptedConnection: (peerId) => bans.isBanned(peerId),
+  };
+}
+
 export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const listen = parseAddrs(init.listen, 'network.listen');
   const bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
@@ -90,6 +101,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(init.bans ? { connectionGater: gate(init.bans) } : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({

@@ -1,25 +1,35 @@
 /**
  * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/1.0.0`.
  * The initiator asks for the peer's bucket summary, then for the envelope id lists of the
- * buckets that differ, then for the envelopes it lacks, in batched length-prefixed frames
- * (protocol/sync.ts). One request per stream; a stream that makes no progress for a while is
- * aborted, and a round that fails is retried soon rather than at the next interval. Received envelopes
- * go through the validation pipeline and the store like gossip; a peer that sends a malformed
- * frame, an envelope it was not asked for, or an invalid envelope is disconnected.
+ * buckets that differ (a few buckets per request, so each list is bounded), then for the
+ * envelopes it lacks, a few per request, in length-prefixed frames (protocol/sync.ts). One
+ * request per stream. Received envelopes go to the validation pipeline and the store reply by
+ * reply, as they arrive, like gossip.
+ *
+ * Any peer may be hostile, so everything it can make us spend is bounded (SyncInit): bytes per
+ * frame, bytes and frames per round, ids per reply, envelopes per request, time without
+ * progress per stream, streams it may open. A peer past a bound, or that sends a malformed
+ * frame, something it was not asked for or an invalid envelope, is disconnected and banned
+ * for `banMs`. A round that fails otherwise (a reset connection) is retried with backoff.
  */
 import { lpStream } from '@libp2p/utils';
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { envelopeHash } from '../../protocol/dsse.ts';
-import { decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
+import { envelopeHash, MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
+import { bucketGroups, decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import type { AttestationStore } from '../../store/store.ts';
-import { ingestBatches } from '../ingest.ts';
+import { ingestBatches, type IngestCounts } from '../ingest.ts';
 import { inlineVerifier, type BatchVerifier } from '../verify-pool.ts';
+import { Bans } from './bans.ts';
 import { idHex, idOf, type HashIndex } from './hash-index.ts';
 import type { Peer } from './peer.ts';
+import { Misbehaviour, RoundBudget } from './sync-budget.ts';
 
 export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/1.0.0`;
+
+/** What sync uses of the libp2p node: a real node, or a stub over in-memory streams in tests. */
+export type SyncComponents = Pick<Peer, 'handle' | 'unhandle' | 'dialProtocol' | 'hangUp' | 'getPeers' | 'addEventListener'>;
 
 export interface SyncInit {
   networkId: string;
@@ -30,12 +40,38 @@ export interface SyncInit {
   verify?: BatchVerifier;
   /** Time between sync rounds with every connected peer. Default 15 s. */
   intervalMs?: number;
-  /** Longest wait without progress (a frame written or read) on one stream. Default 15 s. */
+  /** Longest wait without progress (a frame written or read) on one stream; past it the peer is misbehaving. Default 15 s. */
   timeoutMs?: number;
   /** Wait before retrying a round that failed (not for misbehaviour), doubled after each failure in a row. Default 2 s. */
   retryMs?: number;
   /** The longest wait between retries, however many rounds failed in a row. Default 5 min. */
   maxRetryMs?: number;
+  /**
+   * Most ids one hash list reply may carry (8 bytes each). Buckets are asked for a few at a time
+   * so that, by the peer's own summary, a reply needs at most half of this (room for envelopes
+   * that arrive meanwhile); a bucket counted above it is skipped. Default 65,536.
+   */
+  maxIdsPerReply?: number;
+  /**
+   * Envelopes asked for per request, at most 2048. A reply is then at most this many 64 KiB
+   * envelopes: 2 MiB by default, well under the 4 MiB that libp2p lets a stream's unread
+   * bytes reach before aborting it. Default 32.
+   */
+  envelopesPerRequest?: number;
+  /**
+   * Bytes read from one peer in one round. Requests stop before their worst-case replies
+   * would pass it (the rest waits for the next round); a peer that passes it anyway is
+   * misbehaving. Default 256 MiB.
+   */
+  maxBytesPerRound?: number;
+  /** Frames read from one peer in one round, held like maxBytesPerRound. Default 65,536. */
+  maxFramesPerRound?: number;
+  /** How long a misbehaving peer stays disconnected and unasked. Default 10 min. */
+  banMs?: number;
+  /** Shared with the libp2p node's connection gater, so a banned peer is not dialled either. Default: sync's own. */
+  bans?: Bans;
+  /** Sync streams a peer may have open towards us at once (our side opens up to 2). Default 4. */
+  maxInboundStreams?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -50,6 +86,8 @@ export interface SyncCounters {
 
 /** Below this many missing envelopes, verifying on this thread beats waking workers. */
 const POOL_MIN = 1000;
+/** The largest envelopes frame a reply of `count` envelopes can need, with its length prefixes. */
+const worstReplyBytes = (count: number) => 1 + count * (4 + MAX_ENVELOPE_BYTES);
 
 /**
  * The wait before retry number `failures` (1 for the first): `retryMs` doubled per failure in a
@@ -59,9 +97,6 @@ const POOL_MIN = 1000;
 export function retryDelay(failures: number, retryMs: number, maxRetryMs: number): number {
   return Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
 }
-
-/** Thrown when a peer breaks the protocol; the connection is then closed. */
-class Misbehaviour extends Error {}
 
 /** An abort signal that fires after `ms` without progress; `touch()` starts the wait again. */
 class Idle {
@@ -86,26 +121,48 @@ class Idle {
     clearTimeout(this.#timer);
   }
 
+  /**
+   * The error to report for a failure on this stream. Past the timeout, a frame longer than
+   * the cap, or more unread bytes than libp2p buffers (no honest reply to our requests comes
+   * near 4 MiB) are the peer's doing.
+   */
+  blame(error: unknown): unknown {
+    if (this.signal.aborted) return new Misbehaviour('inactivity', `sync stream: no progress for ${this.#ms} ms`);
+    const name = (error as Error | undefined)?.name ?? '';
+    if (OVERSIZED.has(name)) return new Misbehaviour('frame', `sync stream: ${(error as Error).message}`);
+    return error;
+  }
+
   #arm(): NodeJS.Timeout {
     return setTimeout(() => this.#controller.abort(new Error(`no progress for ${this.#ms} ms`)), this.#ms);
   }
 }
 
+/** lpStream's errors for a length prefix past the frame cap, and libp2p's for a full read buffer. */
+const OVERSIZED = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'StreamBufferError']);
+
+type FrameOf<T extends FrameType> = Extract<Frame, { type: T }>;
+type Lp = ReturnType<typeof lpStream>;
+
 export class Sync {
   readonly protocol: string;
   readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
   readonly #init: SyncInit;
+  readonly #bans: Bans;
   readonly #running = new Map<string, Promise<void>>();
   /** Rounds failed in a row, per peer: the backoff. */
   readonly #failures = new Map<string, number>();
   /** Peers that answered "protocol not supported": not asked again until they reconnect. */
   readonly #unsupported = new Set<string>();
-  #node?: Peer;
+  #node?: SyncComponents;
   #timer?: NodeJS.Timeout;
   #stopped = false;
 
   constructor(init: SyncInit) {
+    const perRequest = init.envelopesPerRequest ?? 32;
+    if (!Number.isInteger(perRequest) || perRequest < 1 || perRequest > MAX_REQUEST_HASHES) throw new RangeError(`sync envelopesPerRequest: expected an integer from 1 to ${MAX_REQUEST_HASHES}, got ${perRequest}`);
     this.#init = init;
+    this.#bans = init.bans ?? new Bans();
     this.protocol = syncProtocol(init.networkId);
   }
 
@@ -113,9 +170,9 @@ export class Sync {
     return this.#init.log ?? (() => {});
   }
 
-  async start(node: Peer): Promise<void> {
+  async start(node: SyncComponents): Promise<void> {
     this.#node = node;
-    await node.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), { runOnLimitedConnection: false });
+    await node.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), { runOnLimitedConnection: false, maxInboundStreams: this.#init.maxInboundStreams ?? 4 });
     node.addEventListener('peer:identify', (event) => {
       if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
     });
@@ -136,16 +193,16 @@ export class Sync {
     await this.#node?.unhandle(this.protocol);
   }
 
-  /** One reconciliation round with a peer (at most one at a time per peer). */
+  /** One reconciliation round with a peer (at most one at a time per peer; none with a banned peer). */
   syncWith(peer: PeerId): Promise<void> {
     const key = peer.toString();
     const running = this.#running.get(key);
     if (running) return running;
-    if (this.#unsupported.has(key)) return Promise.resolve();
+    if (this.#unsupported.has(key) || this.#bans.isBanned(peer)) return Promise.resolve();
     const round = this.#round(peer).then(() => {
       this.#failures.delete(key);
     }, (error: Error) => {
-      if (error instanceof Misbehaviour) return this.#drop(peer, error.message);
+      if (error instanceof Misbehaviour) return this.#drop(peer, error);
       if (error.name === 'UnsupportedProtocolError') {
         // A peer without our sync protocol (another network id, another program) will not grow
         // one while connected: asking again is a dial for nothing.
@@ -166,90 +223,140 @@ export class Sync {
   }
 
   async #round(peer: PeerId): Promise<void> {
-    const { index } = this.#init;
     this.counters.rounds += 1;
-    const [summaryFrame] = await this.#request(peer, { type: FrameType.summaryRequest }, FrameType.summary, false);
-    if (summaryFrame?.type !== FrameType.summary) throw new Misbehaviour('expected a summary frame');
-    const buckets = index.summary.differing(summaryFrame.summary);
-    if (buckets.length === 0) return;
-    const theirs = await this.#request(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, true);
-    const missing: Uint8Array[] = [];
-    for (const frame of theirs) {
-      if (frame.type !== FrameType.hashes) throw new Misbehaviour('expected hashes frames');
-      for (const id of frame.ids) {
-        if (!buckets.includes(id[0]!)) throw new Misbehaviour('sent an id from a bucket it was not asked for');
-        if (!index.lookup(idHex(id))) missing.push(id);
+    const budget = new RoundBudget({ maxBytesPerRound: this.#init.maxBytesPerRound ?? 256 * 1024 * 1024, maxFramesPerRound: this.#init.maxFramesPerRound ?? 65_536 });
+    let theirs: FrameOf<typeof FrameType.summary> | undefined;
+    for await (const frame of this.#frames(peer, { type: FrameType.summaryRequest }, FrameType.summary, budget, false)) theirs = frame;
+    if (!theirs) throw new Misbehaviour('reply', 'sync summary: expected a summary frame, got none');
+    const maxIds = this.#init.maxIdsPerReply ?? 65_536;
+    const { groups, skipped } = bucketGroups(this.#init.index.summary.differing(theirs.summary), theirs.summary.counts, Math.floor(maxIds / 2));
+    if (skipped.length > 0) this.#log('sync.buckets_skipped', { peer: peer.toString(), buckets: skipped, maxIdsPerReply: maxIds });
+    const total = { added: 0, capped: 0 };
+    let missing = 0;
+    for (const buckets of groups) {
+      const ids = await this.#missing(peer, buckets, maxIds, budget);
+      missing += ids.length;
+      const counts = await this.#fetch(peer, ids, budget);
+      total.added += counts.added;
+      total.capped += counts.capped;
+      if (!counts.complete) {
+        this.#log('sync.round_budget_reached', { peer: peer.toString(), bytes: budget.bytes, frames: budget.frames });
+        break;
       }
     }
-    if (missing.length === 0) return;
-    const chunks = Array.from({ length: Math.ceil(missing.length / MAX_REQUEST_HASHES) }, (_, i) => missing.slice(i * MAX_REQUEST_HASHES, (i + 1) * MAX_REQUEST_HASHES));
-    const verify = (missing.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#init.policy);
-    const counts = await ingestBatches(this.#envelopeBatches(peer, chunks), this.#init.store, verify, `sync from ${peer}`);
-    this.counters.envelopesAdded += counts.added;
-    const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
-    if (invalid.length > 0) throw new Misbehaviour(`sent ${invalid.length} invalid envelope(s): ${invalid[0]!.error}`);
-    this.#log('sync.round', { peer: peer.toString(), missing: missing.length, added: counts.added, capped: counts.capped });
+    if (missing > 0) this.#log('sync.round', { peer: peer.toString(), missing, added: total.added, capped: total.capped, bytes: budget.bytes, frames: budget.frames });
+  }
+
+  /** The ids the peer has in `buckets` that we lack, read frame by frame and held to `maxIds`. */
+  async #missing(peer: PeerId, buckets: number[], maxIds: number, budget: RoundBudget): Promise<Uint8Array[]> {
+    const asked = new Set(buckets);
+    const missing: Uint8Array[] = [];
+    let ids = 0;
+    for await (const frame of this.#frames(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, budget, true)) {
+      if (frame.ids.length === 0) throw new Misbehaviour('reply', 'sync hashes: expected at least one id per frame, got none');
+      ids += frame.ids.length;
+      if (ids > maxIds) throw new Misbehaviour('idsPerReply', `sync hashes: expected at most ${maxIds} ids in a reply, got ${ids}`);
+      for (const id of frame.ids) {
+        if (!asked.has(id[0]!)) throw new Misbehaviour('reply', `sync hashes: expected ids of buckets ${buckets.join(',')}, got one of bucket ${id[0]}`);
+        if (!this.#init.index.lookup(idHex(id))) missing.push(id.slice());
+      }
+    }
+    return missing;
   }
 
   /**
-   * Envelope batches, checked against what was asked for. The next chunk is requested before
-   * this one is handed on, so the transfer overlaps with verification.
+   * Fetches and stores the envelopes named, reply by reply, while the round's budget allows;
+   * `complete` is false when it stopped for the budget (the rest waits for the next round).
    */
-  async *#envelopeBatches(peer: PeerId, chunks: Uint8Array[][]): AsyncGenerator<Uint8Array[]> {
-    const fetch = (chunk: Uint8Array[]) => this.#request(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, true);
-    let next = chunks.length > 0 ? fetch(chunks[0]!) : undefined;
-    for (const [i, chunk] of chunks.entries()) {
-      const frames = await next!;
-      next = i + 1 < chunks.length ? fetch(chunks[i + 1]!) : undefined;
-      next?.catch(() => undefined);
-      const wanted = new Set(chunk.map(idHex));
-      for (const frame of frames) {
-        if (frame.type !== FrameType.envelopes) throw new Misbehaviour('expected envelopes frames');
-        for (const envelope of frame.envelopes) {
-          if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('sent an envelope it was not asked for');
-        }
-        this.counters.envelopesReceived += frame.envelopes.length;
-        yield frame.envelopes;
-      }
+  async #fetch(peer: PeerId, ids: Uint8Array[], budget: RoundBudget): Promise<IngestCounts & { complete: boolean }> {
+    const size = this.#init.envelopesPerRequest ?? 32;
+    const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
+    const verify = (ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#init.policy);
+    const progress = { requested: 0 };
+    const counts = await ingestBatches(this.#replies(peer, chunks, budget, progress), this.#init.store, verify, `sync from ${peer}`);
+    this.counters.envelopesAdded += counts.added;
+    const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
+    if (invalid.length > 0) throw new Misbehaviour('envelope', `sync envelopes: expected valid envelopes, got ${invalid.length} invalid: ${invalid[0]!.error}`);
+    return { ...counts, complete: progress.requested === chunks.length };
+  }
+
+  /**
+   * One reply per chunk, in order. The next chunk is requested while this reply is handed on
+   * (transfer overlaps verification); no chunk is requested whose worst-case reply, with the
+   * one in flight, would pass the round's budget. `progress.requested` counts chunks asked for.
+   */
+  async *#replies(peer: PeerId, chunks: Uint8Array[][], budget: RoundBudget, progress: { requested: number }): AsyncGenerator<Uint8Array[]> {
+    const worst = (chunk: Uint8Array[]) => ({ bytes: worstReplyBytes(chunk.length), frames: chunk.length + 1 });
+    const affords = (...inFlight: Uint8Array[][]) => budget.affords(inFlight.reduce((n, c) => n + worst(c).bytes, 0), inFlight.reduce((n, c) => n + worst(c).frames, 0));
+    const request = (i: number) => {
+      if (i >= chunks.length || !affords(...chunks.slice(Math.max(0, i - 1), i + 1))) return undefined;
+      progress.requested += 1;
+      const reply = this.#envelopes(peer, chunks[i]!, budget);
+      reply.catch(() => undefined);
+      return reply;
+    };
+    let next = request(0);
+    for (let i = 1; next; i++) {
+      const current = next;
+      next = request(i);
+      yield await current;
     }
   }
 
-  /** Sends one request on a new stream; reads one frame, or frames until an end frame. */
-  async #request(peer: PeerId, request: Frame, expect: FrameType, untilEnd: boolean): Promise<Frame[]> {
+  /** The envelopes of one request, each checked against what was asked for. */
+  async #envelopes(peer: PeerId, chunk: Uint8Array[], budget: RoundBudget): Promise<Uint8Array[]> {
+    const wanted = new Set(chunk.map(idHex));
+    const envelopes: Uint8Array[] = [];
+    for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true)) {
+      if (frame.envelopes.length === 0) throw new Misbehaviour('reply', 'sync envelopes: expected at least one envelope per frame, got none');
+      for (const envelope of frame.envelopes) {
+        if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('reply', 'sync envelopes: expected envelopes asked for, got another');
+        envelopes.push(envelope);
+      }
+    }
+    this.counters.envelopesReceived += envelopes.length;
+    return envelopes;
+  }
+
+  /**
+   * Sends one request on a new stream and yields the reply's frames as they arrive: one, or
+   * frames until an end frame. Each frame read is charged to the round.
+   */
+  async *#frames<T extends FrameType>(peer: PeerId, request: Frame, expect: T, budget: RoundBudget, untilEnd: boolean): AsyncGenerator<FrameOf<T>> {
     const idle = this.#idle();
     const { signal } = idle;
-    const stream = await this.#node!.dialProtocol(peer, this.protocol, { signal }).catch((error: Error) => {
-      idle.clear();
-      throw error;
-    });
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+    let stream: Stream | undefined;
     try {
+      stream = await this.#node!.dialProtocol(peer, this.protocol, { signal });
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
       await this.#write(lp, request, idle);
-      const frames: Frame[] = [];
       for (;;) {
-        const frame = this.#decode((await lp.read({ signal })).subarray());
+        const bytes = (await lp.read({ signal })).subarray();
         idle.touch();
+        budget.charge(bytes.length);
+        const frame = this.#decode(bytes);
         if (frame.type === FrameType.end && untilEnd) break;
-        if (frame.type !== expect) throw new Misbehaviour(`expected frame type ${expect}, got ${frame.type}`);
-        frames.push(frame);
+        if (frame.type !== expect) throw new Misbehaviour('reply', `sync reply: expected frame type ${expect}, got ${frame.type}`);
+        yield frame as FrameOf<T>;
+        idle.touch();
         if (!untilEnd) break;
       }
       await stream.close({ signal });
-      return frames;
     } catch (error) {
-      stream.abort(error as Error);
-      throw error;
+      stream?.abort(error as Error);
+      throw idle.blame(error);
     } finally {
       idle.clear();
     }
   }
 
-  /** Answers one request; a peer that sends garbage is disconnected. */
+  /** Answers one request; a peer that sends garbage or stalls is disconnected and banned. */
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const idle = this.#idle();
     const { signal } = idle;
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     try {
+      if (this.#bans.isBanned(connection.remotePeer)) throw new Misbehaviour('reply', 'sync request: from a banned peer');
       const request = this.#decode((await lp.read({ signal })).subarray());
       idle.touch();
       switch (request.type) {
@@ -263,13 +370,14 @@ export class Sync {
           await this.#sendEnvelopes(lp, request.ids.map(idHex), idle);
           break;
         default:
-          throw new Misbehaviour(`expected a request frame, got type ${request.type}`);
+          throw new Misbehaviour('reply', `sync request: expected a request frame, got type ${request.type}`);
       }
       await stream.close({ signal });
-    } catch (error) {
-      stream.abort(error as Error);
-      if (error instanceof Misbehaviour) await this.#drop(connection.remotePeer, error.message);
-      else this.#log('sync.serve_failed', { peer: connection.remotePeer.toString(), error: (error as Error).message });
+    } catch (caught) {
+      const error = idle.blame(caught) as Error;
+      stream.abort(error);
+      if (error instanceof Misbehaviour) await this.#drop(connection.remotePeer, error);
+      else this.#log('sync.serve_failed', { peer: connection.remotePeer.toString(), error: error.message });
     } finally {
       idle.clear();
     }
@@ -279,7 +387,7 @@ export class Sync {
     return new Idle(this.#init.timeoutMs ?? 15_000);
   }
 
-  async #sendHashes(lp: ReturnType<typeof lpStream>, buckets: number[], idle: Idle): Promise<void> {
+  async #sendHashes(lp: Lp, buckets: number[], idle: Idle): Promise<void> {
     const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / ID_BYTES);
     let batch: Uint8Array[] = [];
     for (const id of this.#init.index.inBuckets(buckets)) {
@@ -293,25 +401,30 @@ export class Sync {
     await this.#write(lp, { type: FrameType.end }, idle);
   }
 
-  async #sendEnvelopes(lp: ReturnType<typeof lpStream>, ids: string[], idle: Idle): Promise<void> {
+  /** Reads from the store a frame's worth at a time, so a 2048-id request holds 1 MiB, not 128. */
+  async #sendEnvelopes(lp: Lp, ids: string[], idle: Idle): Promise<void> {
     const hashes = ids.map((id) => this.#init.index.lookup(id)).filter((h): h is string => h !== undefined);
-    const found = (await this.#init.store.getMany(hashes)).filter((e): e is Uint8Array => e !== undefined);
+    const perRead = Math.floor(MAX_FRAME_BYTES / (4 + MAX_ENVELOPE_BYTES));
     let batch: Uint8Array[] = [];
     let size = 1;
-    for (const envelope of found) {
-      if (size + 4 + envelope.length > MAX_FRAME_BYTES) {
-        await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
-        batch = [];
-        size = 1;
+    for (let i = 0; i < hashes.length; i += perRead) {
+      for (const envelope of await this.#init.store.getMany(hashes.slice(i, i + perRead))) {
+        if (!envelope) continue;
+        if (size + 4 + envelope.length > MAX_FRAME_BYTES) {
+          await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
+          batch = [];
+          size = 1;
+        }
+        batch.push(envelope);
+        size += 4 + envelope.length;
       }
-      batch.push(envelope);
-      size += 4 + envelope.length;
     }
     if (batch.length > 0) await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
     await this.#write(lp, { type: FrameType.end }, idle);
   }
 
-  async #write(lp: ReturnType<typeof lpStream>, frame: Frame, idle: Idle): Promise<void> {
+  /** Writes one frame; lpStream's write waits for the stream to drain when it is full. */
+  async #write(lp: Lp, frame: Frame, idle: Idle): Promise<void> {
     const bytes = encodeFrame(frame);
     this.counters.bytesOut += bytes.length;
     await lp.write(bytes, { signal: idle.signal });
@@ -323,14 +436,16 @@ export class Sync {
     try {
       return decodeFrame(bytes);
     } catch (error) {
-      if (error instanceof ProtocolError) throw new Misbehaviour(error.message);
+      if (error instanceof ProtocolError) throw new Misbehaviour('frame', error.message);
       throw error;
     }
   }
 
-  async #drop(peer: PeerId, reason: string): Promise<void> {
+  async #drop(peer: PeerId, error: Misbehaviour): Promise<void> {
+    const banMs = this.#init.banMs ?? 600_000;
     this.counters.peersDropped += 1;
-    this.#log('sync.peer_dropped', { peer: peer.toString(), reason });
+    this.#bans.ban(peer, banMs);
+    this.#log('sync.peer_dropped', { peer: peer.toString(), bound: error.bound, reason: error.message, banMs });
     await this.#node?.hangUp(peer).catch(() => undefined);
   }
 }

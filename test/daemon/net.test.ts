@@ -8,6 +8,7 @@ import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
 import { attestationTopic, Gossip } from '../../daemon/net/gossip.ts';
 import { retryDelay, Sync } from '../../daemon/net/sync.ts';
 import { HashIndex } from '../../daemon/net/hash-index.ts';
+import { Bans } from '../../daemon/net/bans.ts';
 import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
 import type { Peer } from '../../daemon/net/peer.ts';
 import { countingPolicy, envelopeBytes, hex64, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
@@ -140,22 +141,28 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
 });
 
 describe('sync with a peer that stops answering', () => {
-  it('aborts a stream that makes no progress, and retries the round soon', async () => {
+  it('aborts the stalled stream, then disconnects and bans the peer: no retry, no re-dial', async () => {
     const silent = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] });
     await silent.node.handle('/stagex/test/sync/1.0.0', () => undefined);
     const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
     const index = await HashIndex.load(store);
     const events: { event: string; fields: Record<string, unknown> }[] = [];
-    const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [silent.node.getMultiaddrs()[0]!.toString()] });
-    const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, timeoutMs: 300, retryMs: 100, log: (event, fields) => events.push({ event, fields }) });
+    const bans = new Bans();
+    const address = silent.node.getMultiaddrs()[0]!;
+    const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [address.toString()], bans, redialIntervalMs: 100 });
+    const sync = new Sync({ networkId: 'test', policy, store, index, bans, intervalMs: 60_000, timeoutMs: 300, retryMs: 100, log: (event, fields) => events.push({ event, fields }) });
     try {
       await sync.start(peer.node);
       await until(() => peer.node.getPeers().length === 1);
-      const started = Date.now();
-      void sync.syncWith(silent.node.peerId);
-      await until(() => events.filter((e) => e.event === 'sync.failed').length >= 2, 5000);
-      assert.ok(Date.now() - started < 5000);
-      assert.match(String(events.find((e) => e.event === 'sync.failed')!.fields.error), /no progress for 300 ms/);
+      const disconnected = new Promise((resolve) => peer.node.addEventListener('peer:disconnect', resolve, { once: true }));
+      await sync.syncWith(silent.node.peerId);
+      await disconnected;
+      const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
+      assert.equal(dropped.length, 1);
+      assert.equal(dropped[0]!.fields.bound, 'inactivity');
+      assert.equal(events.filter((e) => e.event === 'sync.failed').length, 0, 'misbehaviour is no failure to retry');
+      assert.ok(bans.isBanned(silent.node.peerId));
+      await assert.rejects(peer.node.dial(address), (error: Error) => error.name === 'DialDeniedError', 'the connection gater refuses to dial a banned peer');
     } finally {
       await sync.stop();
       await peer.stop();

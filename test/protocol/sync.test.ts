@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
+import { BucketSummary, bucketGroups, decodeFrame, encodeFrame, FrameType, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 
 const hash = (label: string) => new Uint8Array(createHash('sha256').update(label).digest());
 const codeOf = (fn: () => unknown) => {
@@ -59,4 +59,12 @@ describe('frames', () => {
       assert.equal(codeOf(() => decodeFrame(bytes)), 'BAD_FRAME');
     });
   }
+});
+
+describe('bucketGroups', () => {
+  it('packs buckets into requests of at most maxIds declared ids and skips a bucket above it alone', () => {
+    const counts = new Uint32Array(256);
+    [counts[1], counts[2], counts[3], counts[4], counts[5]] = [40, 50, 200, 20, 0];
+    assert.deepEqual(bucketGroups([1, 2, 3, 4, 5], counts, 100), { groups: [[1, 2], [4, 5]], skipped: [3] });
+  });
 });

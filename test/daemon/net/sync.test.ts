@@ -1,0 +1,118 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { lpStream } from '@libp2p/utils';
+import type { Stream } from '@libp2p/interface';
+import { AttestationStore } from '../../../store/store.ts';
+import { readAttestation } from '../../../protocol/attestation.ts';
+import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES } from '../../../protocol/sync.ts';
+import { HashIndex } from '../../../daemon/net/hash-index.ts';
+import { Sync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
+import { envelopeBytes, hex64, policyOf, signers } from '../../helpers/fixtures.ts';
+import { stubPair } from '../../helpers/stream-network.ts';
+import { tempDir } from '../../helpers/tmp.ts';
+
+const keys = signers(2);
+const policy = policyOf(1, keys);
+const protocol = syncProtocol('test');
+
+interface Logged { event: string; fields: Record<string, unknown> }
+
+async function openStore(): Promise<{ store: AttestationStore; index: HashIndex }> {
+  const store = await AttestationStore.open(join(tempDir('stagex-sync'), 'db'));
+  return { store, index: await HashIndex.load(store) };
+}
+
+/**
+ * A hostile sync server: a summary claiming bucket 0 holds 1,000 envelopes, then, for the hash
+ * list, frames of 4,096 ids of bucket 0 for as long as the stream lets it write.
+ */
+async function endlessIds(stream: Stream): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  try {
+    const request = decodeFrame((await lp.read()).subarray());
+    if (request.type === FrameType.summaryRequest) {
+      const summary = new BucketSummary();
+      summary.counts[0] = 1000;
+      await lp.write(encodeFrame({ type: FrameType.summary, summary }));
+      return;
+    }
+    const ids = Array.from({ length: 4096 }, (_, i) => Uint8Array.of(0, 0, 0, 0, i >> 8, i & 255, 1, 2));
+    for (;;) await lp.write(encodeFrame({ type: FrameType.hashes, ids }));
+  } catch {
+    // aborted by the victim: the point of the exercise
+  }
+}
+
+/** A round of a fresh node against an `endlessIds` peer; the node's sync is stopped after it. */
+async function againstEndlessIds(stores: AttestationStore[], init: Partial<SyncInit> = {}) {
+  const [victim, hostile] = await stubPair();
+  await hostile.components.handle(protocol, (stream) => void endlessIds(stream));
+  const { store, index } = await openStore();
+  stores.push(store);
+  const events: Logged[] = [];
+  const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, ...init, log: (event, fields) => events.push({ event, fields }) });
+  await sync.start(victim.components);
+  const before = process.memoryUsage().heapUsed;
+  await sync.syncWith(hostile.peerId);
+  const grown = process.memoryUsage().heapUsed - before;
+  return { victim, hostile, sync, events, grown };
+}
+
+describe('Sync, driven over in-memory stream pairs', () => {
+  const stores: AttestationStore[] = [];
+  after(async () => {
+    for (const store of stores) await store.close();
+  });
+
+  describe('when a peer answers a hash list request with endless id frames', () => {
+    it('cuts it off at maxIdsPerReply with memory flat, logs the bound, disconnects and bans it', async () => {
+      const { victim, hostile, sync, events, grown } = await againstEndlessIds(stores);
+      const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
+      assert.equal(dropped.length, 1);
+      assert.equal(dropped[0]!.fields.bound, 'idsPerReply');
+      assert.equal(dropped[0]!.fields.peer, hostile.peerId.toString());
+      assert.deepEqual(victim.hungUp.map(String), [hostile.peerId.toString()]);
+      assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${grown} bytes`);
+      assert.ok(sync.counters.bytesIn < 1024 * 1024, `read ${sync.counters.bytesIn} bytes before cutting it off`);
+      const dials = victim.dials();
+      await sync.syncWith(hostile.peerId);
+      assert.equal(victim.dials(), dials, 'a banned peer is not asked again');
+      assert.equal(events.filter((e) => e.event === 'sync.failed').length, 0, 'misbehaviour is not a round to retry');
+      await sync.stop();
+    });
+  });
+
+  describe('when a peer sends more frames than a round allows', () => {
+    it('cuts it off at maxFramesPerRound', async () => {
+      const { sync, events } = await againstEndlessIds(stores, { maxFramesPerRound: 3, maxIdsPerReply: 1_000_000 });
+      await sync.stop();
+      assert.deepEqual(events.filter((e) => e.event === 'sync.peer_dropped').map((e) => e.fields.bound), ['framesPerRound']);
+    });
+  });
+
+  describe('when the peer holds 1,000 envelopes of 63 KB', () => {
+    it('syncs them all in one round, reply by reply, without overflowing a read buffer', async () => {
+      const sources = Array.from({ length: 23 }, (_, i) => ({ uri: `https://example.org/${'a'.repeat(1900)}/${i}.tar`, sha256: hex64(`source ${i}`) }));
+      const many = Array.from({ length: 1000 }, (_, i) => readAttestation(envelopeBytes(keys[i % 2]!, { image: `core-p${i}`, sources }), policy, 'test'));
+      assert.ok(many.every((a) => a.bytes.length > 63_000 && a.bytes.length <= 64 * 1024));
+      const [holder, late] = await stubPair();
+      const full = await openStore();
+      const empty = await openStore();
+      stores.push(full.store, empty.store);
+      await full.store.putMany(many);
+      const events: Logged[] = [];
+      const serving = new Sync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) });
+      const catching = new Sync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) });
+      await serving.start(holder.components);
+      await catching.start(late.components);
+      await catching.syncWith(holder.peerId);
+      await catching.stop();
+      await serving.stop();
+      assert.deepEqual(events.filter((e) => e.event !== 'sync.round').map((e) => e.event), [], 'nothing failed or was dropped');
+      assert.equal(catching.counters.rounds, 1);
+      assert.equal(catching.counters.envelopesAdded, 1000);
+      assert.equal(await empty.store.count(), 1000);
+    });
+  });
+});
