@@ -50,6 +50,13 @@ const MAKE_VARIABLES: Readonly<Record<string, (v: RecipeValues) => string[]>> = 
   PROGRESS: (v) => [v.progress],
 };
 
+/** What a make variable of the recipe becomes here; BAD_RECIPE for one this reproducer does not know. */
+function fillVariable(recipe: Recipe, name: string, values: RecipeValues): string[] {
+  const fill = MAKE_VARIABLES[name];
+  if (fill === undefined) throw new ProtocolError('BAD_RECIPE', `${recipe.where}: the build command uses $(${name}), which this reproducer does not know how to fill`);
+  return fill(values);
+}
+
 /** Reads the recipe out of `targets.py` (and `global.mk`'s exports); BAD_RECIPE when it cannot be found or read safely. */
 export function parseRecipe(targetsPy: string, globalMk: string, where = 'src/targets.py'): Recipe {
   const template = TEMPLATE.exec(targetsPy)?.[1];
@@ -94,16 +101,11 @@ export function recipeArgs(recipe: Recipe, values: RecipeValues): string[] {
       continue;
     }
     const variable = /^\$\((\w+)\)$/.exec(word)?.[1];
-    if (variable !== undefined && variable !== 'PROGRESS') {
-      const fill = MAKE_VARIABLES[variable];
-      if (fill === undefined) throw new ProtocolError('BAD_RECIPE', `${recipe.where}: the build command uses $(${variable}), which this reproducer does not know how to fill`);
-      args.push(...fill(values));
+    if (variable !== undefined) {
+      args.push(...fillVariable(recipe, variable, values));
       continue;
     }
-    let filled = word.replace(/\$\((\w+)\)/g, (_, name: string) => {
-      if (name !== 'PROGRESS') throw new ProtocolError('BAD_RECIPE', `${recipe.where}: the build command uses $(${name}) inside ${JSON.stringify(word)}, which this reproducer does not know how to fill`);
-      return values.progress;
-    });
+    let filled = word.replace(/\$\((\w+)\)/g, (_, name: string) => fillVariable(recipe, name, values).join(' '));
     filled = filled.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = fields[name];
       if (value === undefined) throw new ProtocolError('BAD_RECIPE', `${recipe.where}: the build command uses {${name}}, which this reproducer does not know how to fill`);

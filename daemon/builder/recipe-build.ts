@@ -6,7 +6,7 @@
  * gives both digests: the StageX digest (its per-platform manifest) and, canonicalized, the
  * canonical digest everyone must agree on.
  */
-import { access, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recipeArgs } from '../../protocol/recipe.ts';
 import { canonicalize } from '../../canonical/index.ts';
@@ -15,7 +15,7 @@ import { runBuildx } from './buildx.ts';
 import { FETCH, stageContext } from './context-dir.ts';
 import { BuilderError } from './errors.ts';
 import { outputPaths } from './outputs.ts';
-import { loadRecipeOutput, manifestDigestOf, unpackExport } from './stagex-output.ts';
+import { hasRecipeOutput, loadRecipeOutput, manifestDigestOf, unpackExport } from './stagex-output.ts';
 
 export async function buildWithRecipe(build: PreparedBuild): Promise<EngineOutput> {
   const { step, pkg, image } = build;
@@ -24,7 +24,7 @@ export async function buildWithRecipe(build: PreparedBuild): Promise<EngineOutpu
   const contextArgs = ['--build-context', `${FETCH}=${join(contextDir, FETCH)}`];
   for (const need of step.needs) {
     const layout = outputPaths(build.outputs, need.inputDigest).stagex;
-    if (!(await access(join(layout, 'index.json')).then(() => true, () => false))) {
+    if (!(await hasRecipeOutput(layout))) {
       throw new BuilderError('EXTERNAL_IMAGE', `${pkg.dir}/Containerfile: needs stagex/${need.image}, whose recipe output ${layout} is missing: build ${need.image} first`);
     }
     contextArgs.push('--build-context', `stagex/${need.image}=oci-layout://${layout}`);

@@ -4,8 +4,6 @@
  * result, and gating everything above a bootstrap stage on that stage's pin. A failed or
  * blocked step blocks only what needs it; the others go on.
  */
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { checkSeeds, gate, pinFor, type Pins } from '../../protocol/bootstrap.ts';
 import type { BuildPlan, BuildStep, StepId } from '../../protocol/build-plan.ts';
 import type { Recipe } from '../../protocol/recipe.ts';
@@ -14,7 +12,7 @@ import type { Verdict } from '../../protocol/threshold.ts';
 import type { Log } from '../log.ts';
 import { inputTag, localTag } from './api-build.ts';
 import { buildImage } from './build-image.ts';
-import { loadRecipeOutput } from './stagex-output.ts';
+import { hasRecipeOutput, loadRecipeOutput } from './stagex-output.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
 import { layoutTar } from '../../canonical/index.ts';
@@ -155,7 +153,7 @@ async function usableRecord(run: RunPlan, step: BuildStep): Promise<BuildRecord 
   const record = await readRecord(run.outputs, step.inputDigest);
   if (record === undefined) return undefined;
   const docker = run.engineInfo.name === 'docker';
-  if (docker && (record.engine.stagexDigest === undefined || !(await exists(join(outputPaths(run.outputs, step.inputDigest).stagex, 'index.json'))))) {
+  if (docker && (record.engine.stagexDigest === undefined || !(await hasRecipeOutput(outputPaths(run.outputs, step.inputDigest).stagex)))) {
     run.log('build.rebuild', { image: step.image, inputDigest: step.inputDigest, reason: 'the finished build has no recipe output (StageX digest) for Docker to build on' });
     return undefined;
   }
@@ -181,10 +179,6 @@ async function ensureLoaded(run: RunPlan, record: BuildRecord): Promise<void> {
     run.log('build.loaded', { image: record.image, tag: pinned.name });
   }
   await run.engine.tag(pinned.name, `stagex/${record.image}`, 'latest');
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
 }
 
 function keyOf(id: StepId): string {

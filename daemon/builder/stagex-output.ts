@@ -5,9 +5,9 @@
  * this layout, never the canonical one, reproduces their StageX digests), and its per-platform
  * manifest digest: what `digests/<stage>.txt` lists, users pull and StageX maintainers sign.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { layoutTar } from '../../canonical/index.ts';
@@ -17,6 +17,11 @@ import { BuilderError } from './errors.ts';
 
 /** An OCI export is a few JSON documents and blobs; a path outside `blobs/sha256/` or the top-level files is refused. */
 const LAYOUT_PATH = /^(oci-layout|index\.json|manifest\.json|blobs\/sha256\/[0-9a-f]{64})$/;
+
+/** Whether `dir` holds an unpacked recipe output (its index.json: unpackExport renames the layout into place whole). */
+export async function hasRecipeOutput(dir: string): Promise<boolean> {
+  return access(join(dir, 'index.json')).then(() => true, () => false);
+}
 
 /** Unpacks the export `tar` into `dir` (replaced whole, through a sibling renamed into place). */
 export async function unpackExport(tar: string, dir: string): Promise<void> {
@@ -34,13 +39,8 @@ export async function unpackExport(tar: string, dir: string): Promise<void> {
       stream.resume();
       return next(new BuilderError('BAD_EXPORT', `${tar}: expected an OCI layout (oci-layout, index.json, blobs/sha256/<hex>), got ${header.type} ${JSON.stringify(header.name)}`));
     }
-    const target = join(work, name);
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, Buffer.concat(chunks));
-    })().then(() => next(), next);
+    // streamed: a layer of a real StageX image is hundreds of MB
+    pipeline(stream, createWriteStream(join(work, name), { flags: 'wx' })).then(() => next(), next);
   });
   await pipeline(createReadStream(tar), reader);
   await rm(dir, { recursive: true, force: true });
