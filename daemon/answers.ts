@@ -43,27 +43,3 @@ export type VerifyAnswer = ManifestVerdict & { problems: StoreProblem[] };
 export function answerVerify(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<VerifyAnswer> {
   return verifyManifest(store, policy, entries);
 }
-
-export interface StoreStatus {
-  envelopes: number;
-  identities: number;
-  verdicts: { trusted: number; pending: number; conflict: number };
-  /** Keys that signed two digests for one identity, by name. */
-  equivocating: string[];
-  conflicts: { image: string; platform: string; inputDigest: string; digests: { digest: string; signers: string[] }[] }[];
-}
-
-export async function answerStatus(store: AttestationStore, policy: TrustPolicy): Promise<StoreStatus> {
-  const { verdicts } = await verdictsFor(store, policy);
-  const count = (status: Verdict['status']) => verdicts.filter((v) => v.status === status).length;
-  return {
-    envelopes: await store.count(),
-    identities: verdicts.length,
-    verdicts: { trusted: count('trusted'), pending: count('pending'), conflict: count('conflict') },
-    equivocating: [...new Set(verdicts.flatMap((v) => v.equivocating.map((e) => keyName(policy, e.keyid))))].sort(),
-    conflicts: verdicts.filter((v) => v.status === 'conflict').map((v) => ({
-      ...v.identity,
-      digests: v.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(policy, k)) })),
-    })),
-  };
-}

@@ -6,7 +6,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { GossipCounters } from './net/gossip.ts';
 import type { SyncCounters } from './net/sync.ts';
-import type { StoreStatus } from './answers.ts';
+import type { StoreStatus } from './status-board.ts';
 
 export interface MetricSources {
   gossip(): GossipCounters;

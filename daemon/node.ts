@@ -8,7 +8,7 @@ import { identityKey, readAttestation, type Attestation } from '../protocol/atte
 import { decide } from '../protocol/threshold.ts';
 import { keyName } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
-import { answerQuery, answerStatus, answerVerify } from './answers.ts';
+import { answerQuery, answerVerify } from './answers.ts';
 import { startApi, type RunningApi } from './api.ts';
 import { writeApiToken } from './api-token.ts';
 import type { NodeContext } from './context.ts';
@@ -21,6 +21,7 @@ import { startPeer, type RunningPeer } from './net/peer.ts';
 import { Sync } from './net/sync.ts';
 import { Bans } from './net/bans.ts';
 import { VerifyPool } from './verify-pool.ts';
+import { StatusBoard } from './status-board.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
 
 const BULK = 64;
@@ -96,11 +97,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
     return { result, hash: attestation.hash };
   };
-  let cached: { at: number; value: ReturnType<typeof answerStatus> } | undefined;
-  const storeStatus = () => {
-    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: answerStatus(store, policy) };
-    return cached.value;
-  };
+  const board = await StatusBoard.open(store, policy);
+  started('status board', async () => board.close());
+  const storeStatus = () => board.status(index.size);
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
   const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus });
   const peerId = peerIdFromPrivateKey(privateKey).toString();
