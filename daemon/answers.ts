@@ -5,6 +5,7 @@
  */
 import type { Vote } from '../protocol/attestation.ts';
 import type { ManifestEntry, ManifestVerdict } from '../protocol/manifest.ts';
+import type { CountedEvidence } from '../protocol/vsa.ts';
 import type { Verdict } from '../protocol/threshold.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
@@ -38,7 +39,7 @@ export async function answerQuery(store: AttestationStore, policy: TrustPolicy, 
   return { kind: 'verdicts', verdicts, openpgp: openpgp.votes, problems: [...problems, ...openpgp.problems] };
 }
 
-export type VerifyAnswer = ManifestVerdict & { problems: StoreProblem[] };
+export type VerifyAnswer = ManifestVerdict & { counted: CountedEvidence[]; problems: StoreProblem[] };
 
 export function answerVerify(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<VerifyAnswer> {
   return verifyManifest(store, policy, entries);

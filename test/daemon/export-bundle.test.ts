@@ -1,13 +1,14 @@
 /**
- * `export --bundle` writes an in-toto bundle (`.intoto.jsonl`: one DSSE envelope a line) that an
+ * Standard exports. `export --bundle` writes an in-toto bundle (`.intoto.jsonl`: one DSSE envelope a line) that an
  * independent verifier accepts: sigstore's own JavaScript verifier (@sigstore/verify, from the
  * npm registry), given each line as the DSSE envelope of a bundle whose key hint is the keyid
  * and, as its trust material, the public keys of the config. Nothing of this project's code
- * checks the signatures here.
+ * checks the signatures here. `verify --vsa` writes a signed SLSA Verification Summary that the
+ * same verifier accepts, citing exactly the envelopes that were counted.
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -46,7 +47,7 @@ function verifierFor(keys: readonly Key[]): Verifier {
   return new Verifier(material as never, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
 }
 
-describe('export --bundle: an in-toto bundle that sigstore-js verifies', () => {
+describe('standard exports: an in-toto bundle and a SLSA VSA that sigstore-js verifies', () => {
   const dir = tempDir('stagex-bundle');
   const nodes: Record<string, Key> = {};
 
@@ -98,5 +99,32 @@ describe('export --bundle: an in-toto bundle that sigstore-js verifies', () => {
     assert.throws(() => verifierFor([nodes.alice!, nodes.bob!]).verify(toSignedEntity(sigstoreBundle(forged))), /signature verification failed/);
     const other = lines.map((l) => JSON.parse(l)).find((e) => e.signatures[0].keyid !== keyidOf(new Uint8Array(Buffer.from(nodes.alice!.publicKey, 'hex'))))!;
     assert.throws(() => verifierFor([nodes.alice!]).verify(toSignedEntity(sigstoreBundle(other))), /no trusted key/);
+  });
+
+  it('verify --vsa signs a verification summary citing the counted envelopes; FAILED when not trusted', async () => {
+    const lines = (await readFile(join(dir, 'out', BUNDLE_FILE), 'utf8')).trim().split('\n');
+    const digest = hex64('out core-make');
+    const counted = lines.filter((l) => JSON.parse(Buffer.from(JSON.parse(l).payload, 'base64').toString()).subject[0].name === 'stagex/core-make')
+      .map((l) => createHash('sha256').update(l).digest('hex')).sort();
+    const file = join(dir, 'vsa.json');
+    const passed = await sx('-c', nodes.alice!.config, 'verify', `core-make@sha256:${digest}`, '--vsa', file);
+    assert.equal(passed.code, 0, passed.out + passed.err);
+    assert.match(passed.out, /verification summary \(SLSA VSA, signed\) ->/);
+    const envelope = JSON.parse(await readFile(file, 'utf8'));
+    verifierFor([nodes.alice!]).verify(toSignedEntity(sigstoreBundle(envelope)));
+    const vsa = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
+    assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
+    assert.deepEqual(vsa.subject, [{ name: 'stagex/core-make', digest: { sha256: digest } }]);
+    assert.equal(vsa.predicate.verificationResult, 'PASSED');
+    assert.equal(vsa.predicate.verifier.id, 'stagex-node:alice');
+    assert.deepEqual(vsa.predicate.inputAttestations.map((a: { digest: { sha256: string } }) => a.digest.sha256).sort(), counted);
+    assert.equal(counted.length, 2);
+
+    const failed = await sx('-c', nodes.alice!.config, 'verify', `core-make@sha256:${hex64('another')}`, '--vsa', file, '--json');
+    assert.equal(failed.code, 1);
+    assert.equal(JSON.parse(failed.out).vsa, file);
+    const summary = JSON.parse(Buffer.from(JSON.parse(await readFile(file, 'utf8')).payload, 'base64').toString('utf8'));
+    assert.equal(summary.predicate.verificationResult, 'FAILED');
+    assert.deepEqual(summary.predicate.inputAttestations, [], 'nothing vouched for that digest');
   });
 });
