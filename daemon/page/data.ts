@@ -25,7 +25,7 @@ export interface PageVerdict {
 
 export async function pageVerdicts(store: AttestationStore, policy: TrustPolicy): Promise<{ verdicts: PageVerdict[]; problems: number }> {
   const { verdicts, problems } = await verdictsFor(store, policy);
-  const names = (keyids: readonly string[]) => keyids.map((k) => keyName(policy, k));
+  const names = (keyids: readonly string[]) => keyids.map((k) => keyName(policy, k)).sort();
   return {
     problems: problems.length,
     verdicts: verdicts.map((v) => ({

@@ -65,7 +65,7 @@ function renderSummary() {
     const item = (dot, n, label) => el('span', {}, dot ? el('span', { class: `dot ${dot}` }) : null, el('b', {}, n), ` ${label}`);
     box.append(
       item('trusted', v.trusted, 'trusted'), item('pending', v.pending, 'pending'), item('conflict', v.conflict, v.conflict === 1 ? 'conflict' : 'conflicts'),
-      item(null, s.peers, s.peers === 1 ? 'peer' : 'peers'), item(null, s.store.envelopes, 'envelopes'),
+      item(null, distinctPeers().size, distinctPeers().size === 1 ? 'peer' : 'peers'), item(null, s.store.envelopes, 'envelopes'),
       item(null, running, 'building'), item(null, queued, 'queued'),
     );
     if (failed > 0) box.append(el('span', { class: 'problem' }, el('b', {}, failed), ' failed'));
@@ -227,11 +227,18 @@ function renderVerdicts() {
 }
 
 // ---- peers, equivocation, events ----
+/** Connections by peer: two peers that dialled each other hold two connections. */
+function distinctPeers() {
+  const peers = new Map();
+  for (const p of state.peers) peers.set(p.peerId, [...(peers.get(p.peerId) || []), p.address]);
+  return peers;
+}
 function renderPeers() {
   const body = $('peers').tBodies[0];
-  body.replaceChildren(...state.peers.map((p) => el('tr', {}, el('td', { class: 'mono', title: p.peerId }, `${p.peerId.slice(0, 16)}…`), el('td', { class: 'mono' }, p.address))));
-  $('peers-count').textContent = String(state.peers.length);
-  if (state.peers.length === 0) body.append(el('tr', {}, el('td', { class: 'empty', colspan: '2' }, 'No peer connected.')));
+  const peers = distinctPeers();
+  body.replaceChildren(...[...peers].map(([id, addresses]) => el('tr', {}, el('td', { class: 'mono', title: id }, `${id.slice(0, 16)}…`), el('td', { class: 'mono' }, ...addresses.map((a) => el('div', {}, a))))));
+  $('peers-count').textContent = String(peers.size);
+  if (peers.size === 0) body.append(el('tr', {}, el('td', { class: 'empty', colspan: '2' }, 'No peer connected.')));
   const eq = state.status ? state.status.store.equivocating : [];
   $('equivocating-count').textContent = String(eq.length);
   $('equivocating').replaceChildren(eq.length === 0 ? el('div', { class: 'empty' }, 'None: no trusted key has signed two digests for one build.') : el('div', { class: 'problem' }, eq.join(', ')));
