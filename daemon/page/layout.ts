@@ -36,8 +36,12 @@ export interface Layout {
   height: number;
   layers: number;
   nodes: PlacedNode[];
-  /** Dependency -> dependant, both placed. */
-  edges: { from: string; to: string }[];
+  /**
+   * Dependency -> dependant, both placed. `implied`: the dependant also needs it through another
+   * of its dependencies (the edge is in the graph, not in its transitive reduction), so a picture
+   * can leave it out until asked: core-filesystem alone is needed by nearly every image.
+   */
+  edges: { from: string; to: string; implied: boolean }[];
 }
 
 export function layoutGraph(input: LayoutInput[], options: LayoutOptions): Layout {
@@ -103,6 +107,16 @@ export function layoutGraph(input: LayoutInput[], options: LayoutOptions): Layou
     });
     x += parts * options.columnWidth + options.layerGap;
   }
-  const edges = [...deps].flatMap(([id, ds]) => ds.map((d) => ({ from: d, to: id })));
+  // Everything each node needs, directly or not, in layer order (dependencies come first).
+  const below = new Map<string, Set<string>>();
+  for (const id of [...ids].sort((a, b) => layer.get(a)! - layer.get(b)!)) {
+    const all = new Set<string>();
+    for (const d of deps.get(id)!) {
+      all.add(d);
+      for (const n of below.get(d) ?? []) all.add(n);
+    }
+    below.set(id, all);
+  }
+  const edges = [...deps].flatMap(([id, ds]) => ds.map((d) => ({ from: d, to: id, implied: ds.some((other) => other !== d && below.get(other)!.has(d)) })));
   return { width: Math.max(0, x - options.layerGap), height: rows * options.rowHeight, layers: count, nodes, edges };
 }

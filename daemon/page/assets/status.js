@@ -136,7 +136,7 @@ function drawGraph() {
     const x2 = b.x + pad;
     const y2 = b.y + top + NODE_HEIGHT / 2;
     const mid = (x1 + x2) / 2;
-    const path = svg('path', { class: 'edge', d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}` });
+    const path = svg('path', { class: e.implied ? 'edge implied' : 'edge', d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}` });
     edges.append(path);
     for (const id of [e.from, e.to]) {
       if (!edgeEls.has(id)) edgeEls.set(id, []);
@@ -180,7 +180,8 @@ function drawGraph() {
   }
   root.append(group);
   box.replaceChildren(root);
-  $('graph-count').textContent = `${nodes.length} images · ${layout.layers} layers · ${layout.edges.length} edges`;
+  const implied = layout.edges.filter((e) => e.implied).length;
+  $('graph-count').textContent = `${nodes.length} images · ${layout.layers} layers by dependency depth · ${layout.edges.length} dependencies${implied > 0 ? ` (${implied} implied by others: shown when you point at an image)` : ''}`;
   const g = state.graph;
   $('graph-note').textContent = g && g.errors.length > 0
     ? (g.nodes.length === 0 ? `The tree at ${g.tree} could not be read (${g.errors[0]}); showing the attested images.` : `${g.errors.length} package(s) of the tree could not be read; they are left out.`)
