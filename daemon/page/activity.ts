@@ -78,6 +78,12 @@ export class Activity {
     return [...this.#builds.values()].map((b) => ({ ...b }));
   }
 
+  /** Whether a build of `inputDigest` runs now. */
+  running(inputDigest: string): boolean {
+    for (const build of this.#builds.values()) if (build.inputDigest === inputDigest && build.state === 'running') return true;
+    return false;
+  }
+
   /** Calls `listener` with each listed event until the returned function is called; undefined when MAX_LISTENERS listen already. */
   listen(listener: (event: ActivityEvent) => void): (() => void) | undefined {
     if (this.#listeners.size >= MAX_LISTENERS) return undefined;

@@ -10,22 +10,20 @@
  *   GET /page/graph                   the tree's build graph (data.ts)
  *   GET /page/activity                this run's builds and recent events (activity.ts)
  *   GET /page/events                  text/event-stream of events as they happen
- *   GET /builds/<input digest>/log    a build's whole log (capped on disk, TRUNCATED marked)
+ *   GET /builds/<input digest>/log    a build's whole log (capped on disk, TRUNCATED marked);
+ *       [?from=<byte>&follow=true]    followed as it grows (build-log-route.ts: `build --follow`)
  *
  * A browser session reads only: GET of these routes and of /health, /status, /peers, /query.
  */
-import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { outputPaths } from '../builder/outputs.ts';
 import type { Activity, ActivityEvent } from './activity.ts';
+import { BuildLogRoute } from './build-log-route.ts';
 import { statusPage } from './page.ts';
 import { checkOrigin, LOGIN_PATH, Sessions, type Refusal } from './session.ts';
 
 /** Routes of api.ts a browser session may read. */
 const API_READS = new Set(['/health', '/status', '/peers', '/query']);
 const LOG_ROUTE = /^\/builds\/([^/]*)\/log$/;
-const INPUT_DIGEST = /^[0-9a-f]{64}$/;
 /** A live stream whose reader is this far behind is ended (it reconnects and catches up by reading). */
 const STREAM_BACKLOG_BYTES = 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
@@ -47,10 +45,12 @@ export class PageServer {
   #sessions: Sessions | undefined;
   #port: number | undefined;
   #graph: Promise<unknown> | undefined;
+  readonly #logs: BuildLogRoute;
 
   constructor(init: PageInit) {
     this.#init = init;
     this.#now = init.now ?? Date.now;
+    this.#logs = new BuildLogRoute({ outputs: init.outputs, running: (inputDigest) => init.activity.running(inputDigest) });
   }
 
   /** Called by api.ts once it listens on TCP; on a unix socket the page is not served to browsers. */
@@ -109,12 +109,13 @@ export class PageServer {
     }
     const log = LOG_ROUTE.exec(path);
     if (log === null) return false;
-    await this.#serveLog(decodeURIComponent(log[1]!), response);
+    await this.#logs.serve(decodeURIComponent(log[1]!), new URL(request.url ?? '/', 'http://localhost').searchParams, response);
     return true;
   }
 
-  /** Ends the live streams (they would keep the API's server from closing). */
+  /** Ends the live streams and log follows (they would keep the API's server from closing). */
   close(): void {
+    this.#logs.close();
     for (const stream of this.#streams) stream.end();
     this.#streams.clear();
   }
@@ -140,21 +141,6 @@ export class PageServer {
     };
     request.once('close', end);
     response.once('close', end);
-  }
-
-  async #serveLog(inputDigest: string, response: ServerResponse): Promise<void> {
-    if (!INPUT_DIGEST.test(inputDigest)) {
-      response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BAD_REQUEST', message: `GET /builds/<input digest>/log: expected an input digest of 64 lowercase hex characters, got ${JSON.stringify(inputDigest.slice(0, 80))}` } }));
-      return;
-    }
-    const path = outputPaths(this.#init.outputs, inputDigest).log;
-    const info = await lstat(path).catch(() => undefined);
-    if (info === undefined || !info.isFile()) {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `GET /builds/${inputDigest}/log: no build log of this input digest here (never built on this node, or reused from an earlier version)` } }));
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': info.size, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    createReadStream(path, { start: 0, end: Math.max(0, info.size - 1) }).pipe(response);
   }
 }
 
