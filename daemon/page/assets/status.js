@@ -181,11 +181,12 @@ function drawGraph() {
   root.append(group);
   box.replaceChildren(root);
   const implied = layout.edges.filter((e) => e.implied).length;
-  $('graph-count').textContent = `${nodes.length} images · ${layout.layers} layers by dependency depth · ${layout.edges.length} dependencies${implied > 0 ? ` (${implied} implied by others: shown when you point at an image)` : ''}`;
+  $('graph-count').textContent = `${nodes.length} images · ${layout.layers} layers · ${layout.edges.length} dependencies`;
   const g = state.graph;
-  $('graph-note').textContent = g && g.errors.length > 0
-    ? (g.nodes.length === 0 ? `The tree at ${g.tree} could not be read (${g.errors[0]}); showing the attested images.` : `${g.errors.length} package(s) of the tree could not be read; they are left out.`)
-    : '';
+  const notes = ['Columns are dependency depth; each image sits right of everything it needs.'];
+  if (implied > 0) notes.push(`${implied} dependencies already implied through another one are drawn when you point at an image.`);
+  if (g && g.errors.length > 0) notes.push(g.nodes.length === 0 ? `The tree at ${g.tree} could not be read (${g.errors[0]}); showing the attested images.` : `${g.errors.length} package(s) of the tree could not be read; they are left out.`);
+  $('graph-note').textContent = notes.join(' ');
 }
 function colourGraph() {
   const nodes = graphNodes();
@@ -224,6 +225,7 @@ function renderVerdicts() {
       digests, stagex, signers, el('td', {}, digestCell(v.inputDigest))));
   }
   body.replaceChildren(...rows);
+  if (rows.length === 0) body.append(el('tr', {}, el('td', { class: 'empty', colspan: '7' }, state.verdicts.length === 0 ? 'Nothing attested yet.' : 'No verdict matches the filter.')));
   $('verdicts-count').textContent = `${state.verdicts.length} build identities${filter ? ` · ${rows.length} shown` : ''}`;
 }
 
@@ -251,7 +253,7 @@ function renderEvents() {
   const events = state.activity.recent.slice(-100).reverse();
   const body = $('events').tBodies[0];
   body.replaceChildren(...events.map((e) => el('tr', { class: `lvl-${e.level}` },
-    el('td', { class: 'time' }, new Date(e.time).toLocaleTimeString()), el('td', {}, e.event), el('td', { class: 'mono' }, describe(e.fields)))));
+    el('td', { class: 'time' }, new Date(e.time).toLocaleTimeString()), el('td', { class: 'name' }, e.event), el('td', { class: 'mono' }, describe(e.fields)))));
   if (events.length === 0) body.append(el('tr', {}, el('td', { class: 'empty' }, 'Nothing yet.')));
   $('events-count').textContent = String(state.activity.recent.length);
 }
