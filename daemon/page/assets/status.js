@@ -7,7 +7,7 @@ const COLUMN = 178;
 const NODE_WIDTH = 164;
 const ROW = 18;
 const NODE_HEIGHT = 15;
-const state = { status: null, peers: [], verdicts: [], graph: null, layout: null, activity: { now: Date.now(), builds: [], recent: [] }, skew: 0 };
+const state = { status: null, peers: [], verdicts: [], problems: 0, graph: null, layout: null, activity: { now: Date.now(), builds: [], recent: [] }, skew: 0 };
 
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs, ...children) {
@@ -69,6 +69,7 @@ function renderSummary() {
       item(null, running, 'building'), item(null, queued, 'queued'),
     );
     if (failed > 0) box.append(el('span', { class: 'problem' }, el('b', {}, failed), ' failed'));
+    if (state.problems > 0) box.append(el('span', { class: 'problem', title: 'unreadable store entries: see the daemon log' }, el('b', {}, state.problems), ' store problems'));
     if (s.store.equivocating.length > 0) box.append(el('span', { class: 'problem' }, el('b', {}, s.store.equivocating.length), ' equivocating'));
   }
   box.append(live);
@@ -247,7 +248,7 @@ function renderPeers() {
   $('equivocating').replaceChildren(eq.length === 0 ? el('div', { class: 'empty' }, 'None: no trusted key has signed two digests for one build.') : el('div', { class: 'problem' }, eq.join(', ')));
 }
 function describe(fields) {
-  return Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? (/^[0-9a-f]{64}$/.test(v) ? short(v) : v) : JSON.stringify(v)}`).join(' ');
+  return Object.entries(fields).map(([k, v]) => `${k}=${(typeof v === 'string' ? v : JSON.stringify(v)).replace(/\b[0-9a-f]{64}\b/g, short)}`).join(' ');
 }
 function renderEvents() {
   const events = state.activity.recent.slice(-100).reverse();
@@ -270,7 +271,7 @@ async function refresh() {
     try {
       const [status, peers, verdicts, activity] = await Promise.all([getJson('/status'), getJson('/peers'), getJson('/page/verdicts'), getJson('/page/activity')]);
       if (!state.graph) state.graph = await getJson('/page/graph');
-      Object.assign(state, { status, peers, verdicts: verdicts.verdicts, activity, skew: activity.now - Date.now() });
+      Object.assign(state, { status, peers, verdicts: verdicts.verdicts, problems: verdicts.problems, activity, skew: activity.now - Date.now() });
       renderSummary();
       renderBuilds();
       colourGraph();
