@@ -24,6 +24,7 @@ import { checkOrigin, LOGIN_PATH, Sessions, type Refusal } from './session.ts';
 /** Routes of api.ts a browser session may read. */
 const API_READS = new Set(['/health', '/status', '/peers', '/query']);
 const LOG_ROUTE = /^\/builds\/([^/]*)\/log$/;
+const PAGE_PATHS = new Set(['/', '/status.html']);
 /** A live stream whose reader is this far behind is ended (it reconnects and catches up by reading). */
 const STREAM_BACKLOG_BYTES = 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
@@ -71,7 +72,7 @@ export class PageServer {
   async serveBrowser(request: IncomingMessage, response: ServerResponse, next: () => Promise<void>): Promise<void> {
     const sessions = this.#sessions!;
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const origin = checkOrigin({ host: request.headers.host, origin: request.headers.origin, secFetchSite: header(request, 'sec-fetch-site'), cookie: undefined }, this.#port!);
+    const origin = checkOrigin({ host: request.headers.host, origin: request.headers.origin, secFetchSite: header(request, 'sec-fetch-site') }, this.#port!);
     if (request.method === 'GET' && path === LOGIN_PATH) {
       if (!origin.ok) return refuse(response, origin);
       const login = sessions.login(new URL(request.url ?? '/', 'http://localhost').searchParams, this.#now());
@@ -80,6 +81,12 @@ export class PageServer {
       return;
     }
     const session = sessions.check(request.headers.cookie, this.#now());
+    if (!session.ok && origin.ok && PAGE_PATHS.has(path)) {
+      // Someone typed the address: say how to get in, as a page.
+      response.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'" })
+        .end('<!doctype html><meta charset="utf-8"><title>stagex-node: log in</title><p style="font: 16px system-ui, sans-serif; margin: 3em">This is a stagex-node status page. Run <code>stagex-node open</code> on this machine and open the one-time URL it prints.</p>');
+      return;
+    }
     if (!session.ok) return refuse(response, session);
     if (!origin.ok) return refuse(response, origin);
     if (request.method !== 'GET') return refuse(response, { ok: false, status: 403, code: 'FORBIDDEN', message: `${request.method} ${path}: a status page session only reads (GET); use the CLI to change anything` });
@@ -109,7 +116,7 @@ export class PageServer {
     }
     const log = LOG_ROUTE.exec(path);
     if (log === null) return false;
-    await this.#logs.serve(decodeURIComponent(log[1]!), new URL(request.url ?? '/', 'http://localhost').searchParams, response);
+    await this.#logs.serve(decoded(log[1]!), new URL(request.url ?? '/', 'http://localhost').searchParams, response);
     return true;
   }
 
@@ -141,6 +148,15 @@ export class PageServer {
     };
     request.once('close', end);
     response.once('close', end);
+  }
+}
+
+/** A path segment decoded, or as it came when it is not valid percent-encoding (then refused as not a digest). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

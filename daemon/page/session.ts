@@ -56,7 +56,6 @@ export interface BrowserRequest {
   host: string | undefined;
   origin: string | undefined;
   secFetchSite: string | undefined;
-  cookie: string | undefined;
 }
 
 /**

@@ -77,7 +77,7 @@ describe('Sessions.check', () => {
 });
 
 describe('checkOrigin', () => {
-  const ok = { host: '127.0.0.1:7780', origin: undefined, secFetchSite: undefined, cookie: undefined };
+  const ok = { host: '127.0.0.1:7780', origin: undefined, secFetchSite: undefined };
   it('accepts this daemon addressed by a loopback name, with or without its own Origin', () => {
     for (const host of ['127.0.0.1:7780', 'localhost:7780', '[::1]:7780']) assert.ok(checkOrigin({ ...ok, host }, 7780).ok, host);
     assert.ok(checkOrigin({ ...ok, origin: 'http://127.0.0.1:7780', secFetchSite: 'same-origin' }, 7780).ok);

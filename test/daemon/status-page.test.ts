@@ -144,6 +144,7 @@ describe('status page in headless chromium', { skip, timeout: 300_000 }, () => {
     const status = (path: string) => page.evaluate(async (p) => (await fetch(p)).status, path);
     assert.equal(await status('/builds/..%2F..%2Fconfig.json/log'), 400);
     assert.equal(await status(`/builds/${hex64('none')}/log`), 404);
+    assert.equal(await status('/builds/%E0%A4%A/log'), 400, 'bad percent-encoding is a bad request, not a failure');
   });
 
   it('refuses requests without the session, from another origin, to another host name, and a login URL used twice', async () => {
@@ -164,7 +165,7 @@ describe('status page in headless chromium', { skip, timeout: 300_000 }, () => {
     ] as const) {
       const reply = await get(address, what.endsWith('page itself') ? '/' : '/page/verdicts', headers);
       assert.equal(reply.status, code, `${what}: ${reply.body}`);
-      assert.doesNotMatch(reply.body, /bootstrap-stage0/, `${what}: no data`);
+      assert.doesNotMatch(reply.body, /bootstrap-stage0|<script/, `${what}: no data, no page`);
     }
     assert.equal((await get(address, '/status', { cookie: session, origin: 'http://evil.example' })).status, 403, 'the API routes the page reads are gated alike');
     assert.equal((await get(address, new URL(loginUrl).pathname + new URL(loginUrl).search, {})).status, 401, 'a login URL works once');
