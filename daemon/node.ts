@@ -23,6 +23,9 @@ import { Bans } from './net/bans.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { StatusBoard } from './status-board.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
+import { Activity } from './page/activity.ts';
+import { pageGraph, pageVerdicts } from './page/data.ts';
+import { PageServer } from './page/server.ts';
 
 const BULK = 64;
 
@@ -70,7 +73,9 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
 /** Starts the services in order, registering each one's stop as soon as it runs. */
 async function startServices(context: NodeContext, options: NodeOptions, started: (name: string, stop: () => Promise<void>) => void, stopAll: () => Promise<void>): Promise<RunningNode> {
   const { config, policy } = context;
-  const { log } = options;
+  // The status page follows the daemon through its log (daemon/page/activity.ts).
+  const activity = new Activity();
+  const log = activity.tap(options.log);
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
   const store = await AttestationStore.open(config.store);
   started('store', () => store.close());
@@ -78,6 +83,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
     reportVerdicts(store, context, added, log);
+    activity.notify('store.added', { envelopes: added.length });
   });
   const pool = new VerifyPool(context.trust);
   started('verify pool', () => pool.close());
@@ -108,6 +114,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // this config; removed after the API closes (services stop in reverse).
   const token = await writeApiToken(config.dir);
   started('api token', () => token.remove());
+  const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
   const api = await startApi(config.api.listen, {
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
     status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
@@ -118,8 +125,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
     metrics,
-  }, token.token);
+  }, token.token, page);
   started('api', () => api.close());
+  started('status page', async () => page.close());
   log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
   const assigned = config.builder.assign === 'auto' || config.builder.assign.length > 0;
   const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;

@@ -19,10 +19,12 @@ import type { Submit } from '../ingest.ts';
 import { storeSubmit } from '../ingest.ts';
 import type { Log } from '../log.ts';
 import { onBuildEvent, progressLine, startProgress } from '../build-progress-line.ts';
-import { configPath } from './args.ts';
+import { configPath, imageArg } from './args.ts';
+import { DaemonError } from '../errors.ts';
 
 interface BuildOptions {
   tree?: string;
+  follow?: string;
   verbose?: boolean;
   json?: boolean;
 }
@@ -35,8 +37,13 @@ export function registerBuild(program: Command, env: CommandEnv): void {
     .option('--tree <dir>', 'the tree (default: the config\'s builder.tree)')
     .option('--verbose', 'also print every line of build output')
     .option('--json', 'print the outcome per image as JSON')
+    .option('--follow <image>', 'build nothing: stream the running daemon\'s build of this image (its log, then its outcome)')
     .action(async (images: string[], options: BuildOptions, command: Command) => {
       const context = await loadContext(configPath(command));
+      if (options.follow !== undefined) {
+        if (images.length > 0) throw new DaemonError('USAGE', 'build --follow <image>: expected no other image names, it follows one build of the daemon');
+        return (await import('./follow.ts')).followBuild(env, context, imageArg(options.follow, '--follow'));
+      }
       const prepared = await planRun(context, images, options.tree);
       for (const left of prepared.plan.leftOut) env.io.err(`not built here: ${left.image} (${left.platform}): ${left.reason}`);
       if (prepared.plan.steps.length === 0) {
