@@ -24,14 +24,9 @@ export async function runDoctor(file: string, now: () => Date = () => new Date()
   const { runnable, host } = probePlatforms();
   if (config === undefined) return [loaded, platformCheck(runnable, host, undefined), clockCheck(now(), { unread: 'no config' })];
   const builds = buildsSomething(config);
-  const [engine, ports, keys, dirs, signed, peers] = await Promise.all([
-    probeEngine(config),
-    probePorts(config),
-    probeKeyFiles(config),
-    probeDataDirs(config, builds),
-    probeNewestSigned(config),
-    probeBootstrap(config),
-  ]);
+  const [ports, keys, dirs, signed, peers] = await Promise.all([probePorts(config), probeKeyFiles(config), probeDataDirs(config, builds), probeNewestSigned(config), probeBootstrap(config)]);
+  // After the timed probes: the engine check waits on `docker buildx version` synchronously.
+  const engine = await probeEngine(config);
   return [
     loaded,
     engineCheck(engine, builds),
