@@ -187,7 +187,7 @@ function syncTick(): void {
       if (inFlight.has(key)) continue;
       inFlight.add(key);
       count(attack);
-      syncAttack(attack, peer).catch((error: Error) => count(`${attack}.failed:${error.name}`)).finally(() => inFlight.delete(key));
+      syncAttack(attack, peer).catch(() => count(`${attack}.cut`)).finally(() => inFlight.delete(key));
     }
   }
 }
