@@ -18,5 +18,7 @@ export const flooderOptionsSchema = z.object({
   durationMs: z.number().int().positive(),
   /** When the sync attacks start (gossip attacks run from the start). */
   syncAfterMs: z.number().int().nonnegative(),
+  /** How many re-encodings sync-serve-variants offers (each a distinct id an honest node fetches and verifies). */
+  servedVariants: z.number().int().min(1).max(200_000).default(64),
 });
-export type FlooderOptions = z.infer<typeof flooderOptionsSchema>;
+export type FlooderOptions = z.input<typeof flooderOptionsSchema>;

@@ -23,13 +23,13 @@ export function variant(envelope: Envelope, n: number): Uint8Array {
     case 0:
       return json({ ...envelope, nonce: n });
     case 1:
-      return new Uint8Array(Buffer.from(`{${' '.repeat(1 + (n % 4096))}` + JSON.stringify({ signatures: envelope.signatures, payload: envelope.payload, payloadType: envelope.payloadType }).slice(1)));
+      return new Uint8Array(Buffer.from(`{${' '.repeat(1 + (n % 64))}` + JSON.stringify({ signatures: envelope.signatures, payload: envelope.payload, payloadType: envelope.payloadType, n }).slice(1)));
     case 2:
       return json({ payloadType: envelope.payloadType, payload: urlSafe(envelope.payload), signatures: envelope.signatures.map((s) => ({ ...s, sig: urlSafe(s.sig) })), n });
     case 3:
       return json({ ...envelope, signatures: [signature, signature], n });
     case 4:
-      return json({ ...envelope, signatures: [signature, { keyid: randomBytes(32).toString('hex'), sig: randomB64(64) }] });
+      return json({ ...envelope, signatures: [signature, { keyid: randomBytes(32).toString('hex'), sig: randomB64(64) }], n });
     default:
       return json({ ...envelope, signatures: [{ ...signature, note: n }] });
   }

@@ -188,7 +188,7 @@ function syncTick(): void {
 // --- sync as a server -----------------------------------------------------------------------
 
 /** Re-encodings of the public attestation with their hashes, by bucket: what we "have". */
-const served = Array.from({ length: 64 }, (_, i) => variant(envelope, i)).map((bytes) => ({ bytes, hash: Buffer.from(envelopeHash(bytes), 'hex') }));
+const served = Array.from({ length: options.servedVariants }, (_, i) => variant(envelope, i)).map((bytes) => ({ bytes, hash: Buffer.from(envelopeHash(bytes), 'hex') }));
 const servedSummary = new BucketSummary();
 served.forEach((s) => servedSummary.add(s.hash));
 const endless = () => syncing() && attacks.has('sync-serve-endless');
@@ -214,7 +214,7 @@ await node.handle(protocol, async (stream) => {
       await lp.write(encodeFrame({ type: FrameType.end }));
     } else if (request.type === FrameType.envelopesRequest) {
       const wanted = new Set(request.ids.map((id) => Buffer.from(id).toString('hex')));
-      const envelopes = endless() ? served.map((s) => s.bytes) : served.filter((s) => wanted.has(s.hash.subarray(0, ID_BYTES).toString('hex'))).map((s) => s.bytes);
+      const envelopes = endless() ? served.slice(0, 8).map((s) => s.bytes) : served.filter((s) => wanted.has(s.hash.subarray(0, ID_BYTES).toString('hex'))).map((s) => s.bytes);
       count('serve.variants', envelopes.length);
       if (envelopes.length > 0) await lp.write(encodeFrame({ type: FrameType.envelopes, envelopes }));
       await lp.write(encodeFrame({ type: FrameType.end }));
