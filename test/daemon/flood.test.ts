@@ -74,10 +74,9 @@ describe('a hostile peer floods five honest daemons for 30 s with every attack (
   after(async () => {
     flooder?.process.kill('SIGKILL');
     await Promise.all(members.map((m) => stopMember(m)));
-    if (process.env.FLOOD_KEEP) { const { cpSync, writeFileSync } = await import('node:fs'); cpSync(root, process.env.FLOOD_KEEP, { recursive: true }); writeFileSync(process.env.FLOOD_KEEP + '/flooder.jsonl', flooder!.events.map((e) => JSON.stringify(e)).join('\n') + '\n' + flooder!.stderr()); }
   });
 
-  it('cuts the flooder off everywhere; honest envelopes and verdicts converge; nothing of the flooder is stored', async () => {
+  it('cuts the flooder off everywhere; honest envelopes and verdicts converge; nothing of the flooder is stored', async (t) => {
     const publicFile = join(root, 'public.json');
     const honest = new Set([await attest(members[0]!, 'core-public', publicFile)]);
     await until('the public attestation is everywhere', async () => (await Promise.all(members.map(status))).every((s) => s.store.envelopes >= 1), 60_000);
@@ -110,6 +109,7 @@ describe('a hostile peer floods five honest daemons for 30 s with every attack (
       assert.ok(flooder.events.some((e) => e.event === 'disconnected' && e.peer === m.peerId), `${m.name} disconnected the flooder: ${JSON.stringify(flooder.events.filter((e) => e.peer === m.peerId))}`);
     }
     const sent = flooder.events.findLast((e) => e.event === 'done')!.sent!;
+    t.diagnostic(`flooder sent ${JSON.stringify(sent)}; cut off after ${members.map((m) => flooder!.events.find((e) => e.event === 'disconnected' && e.peer === m.peerId)!.t).join(', ')} ms; slowest /health ${slowestMs} ms of ${calls}`);
     for (const attack of ['variants', 'keyless', 'badsig', 'unknown', 'oversize', 'garbage', 'sync-garbage']) assert.ok((sent[attack] ?? 0) > 0, `the flooder sent ${attack}: ${JSON.stringify(sent)}`);
 
     // Honest traffic converged, and nothing but the honest envelopes was stored anywhere.
