@@ -2,9 +2,9 @@
  * A hostile stagex-node peer, run as its own process (test/helpers/flooder.ts starts it): a
  * real libp2p node on the daemon's stack (tcp, noise, yamux, identify, gossipsub with unsigned
  * frames) that dials the honest daemons and, for `durationMs`, runs the attacks named:
- *   gossip (from the start, `rate` messages/s each, to every peer): variants, keyless, badsig,
+ *   gossip (from the start, up to `rate` messages/s each, to every peer): variants, keyless, badsig,
  *     unknown, oversize, garbage (test/helpers/hostile-envelopes.ts);
- *   sync as a client (from `syncAfterMs`, `rate` attempts/s each, per connected target):
+ *   sync as a client (from `syncAfterMs`, per connected target, one attempt of each at a time):
  *     sync-garbage (an unknown frame type), sync-oversize (a 2 MiB length prefix),
  *     sync-slowloris (half a length prefix, then silence), sync-streams (16 streams at once,
  *     replies never read), sync-huge-list (2048-id envelope requests and all-bucket hash
@@ -17,7 +17,7 @@
  * started, connected, disconnected, dial_refused, sent (cumulative counts every 5 s), done.
  * Usage: node test/helpers/hostile-peer.ts '<FlooderOptions as JSON>'
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createLibp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -27,7 +27,6 @@ import { gossipsub, StrictNoSign } from '@libp2p/gossipsub';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerId, Stream } from '@libp2p/interface';
-import { randomBytes } from 'node:crypto';
 import { envelopeSchema, envelopeHash } from '../../protocol/dsse.ts';
 import { BucketSummary, decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES } from '../../protocol/sync.ts';
 import { attestationTopic } from '../../daemon/net/gossip.ts';
@@ -104,7 +103,9 @@ async function gossipTick(perTick: number): Promise<void> {
 
 // --- sync as a client -----------------------------------------------------------------------
 
+/** Resolves when the peer (or libp2p) has closed the stream: we never do. */
 const hold = (stream: Stream) => new Promise<void>((resolve) => {
+  if (stream.status !== 'open') resolve();
   stream.addEventListener('close', () => resolve());
 });
 
@@ -112,7 +113,7 @@ async function open(peer: PeerId): Promise<Stream> {
   return node.dialProtocol(peer, protocol, { signal: AbortSignal.timeout(5000) });
 }
 
-/** One attempt of a sync attack against one peer; resolves when the peer is done with it. */
+/** One attempt of a sync attack against one peer; settles when the peer is done with it (rejects when it cut the stream). */
 async function syncAttack(attack: Attack, peer: PeerId): Promise<void> {
   switch (attack) {
     case 'sync-garbage': {
@@ -157,14 +158,10 @@ async function syncAttack(attack: Attack, peer: PeerId): Promise<void> {
     default: { // sync-endless-ids
       const stream = await open(peer);
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
-      const closed = hold(stream);
-      let open_ = true;
-      void closed.then(() => { open_ = false; });
-      while (open_) {
+      for (;;) { // until a write fails: the peer closed the stream
         await lp.write(encodeFrame({ type: FrameType.hashes, ids: Array.from({ length: 1000 }, () => new Uint8Array(randomBytes(ID_BYTES))) }));
         count('sync-endless-ids.frames');
       }
-      return;
     }
   }
 }
