@@ -83,11 +83,15 @@ function scoring(topic: string): Pick<GossipsubOpts, 'scoreParams' | 'scoreThres
   };
 }
 
-/** Refuses banned peers both ways; everything else is libp2p's default. */
-function gate(bans: Bans): NonNullable<Parameters<typeof createLibp2p>[0]>['connectionGater'] {
+/** Refuses banned peers both ways (an inbound refusal is logged: the ban at work); everything else is libp2p's default. */
+function gate(bans: Bans, log: Log): NonNullable<Parameters<typeof createLibp2p>[0]>['connectionGater'] {
   return {
     denyDialPeer: (peerId) => bans.isBanned(peerId),
-    denyInboundEncryptedConnection: (peerId) => bans.isBanned(peerId),
+    denyInboundEncryptedConnection: (peerId) => {
+      const banned = bans.isBanned(peerId);
+      if (banned) log('peer.refused', { peer: peerId.toString(), reason: 'banned' });
+      return banned;
+    },
   };
 }
 
@@ -101,7 +105,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(init.bans ? { connectionGater: gate(init.bans) } : {}),
+    ...(init.bans ? { connectionGater: gate(init.bans, log) } : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({
