@@ -13,7 +13,8 @@
  * for `banMs`. A round that fails otherwise (a reset connection) is retried with backoff.
  */
 import { lpStream } from '@libp2p/utils';
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, IdentifyResult, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface';
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { envelopeHash, MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
 import { bucketGroups, decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
@@ -23,18 +24,25 @@ import { ingestBatches, type IngestCounts } from '../ingest.ts';
 import { inlineVerifier, type BatchVerifier } from '../verify-pool.ts';
 import { Bans } from './bans.ts';
 import { idHex, idOf, type HashIndex } from './hash-index.ts';
-import type { Peer } from './peer.ts';
 import { Misbehaviour, RoundBudget } from './sync-budget.ts';
 
 export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/1.0.0`;
 
-/** What sync uses of the libp2p node: a real node, or a stub over in-memory streams in tests. */
-export type SyncComponents = Pick<Peer, 'handle' | 'unhandle' | 'dialProtocol' | 'hangUp' | 'getPeers' | 'addEventListener'>;
+/** What sync takes from libp2p: the registrar for its handler, streams and hang-ups, peer events. Stubbed over in-memory streams in tests. */
+export interface SyncComponents {
+  registrar: Pick<Registrar, 'handle' | 'unhandle'>;
+  connectionManager: Pick<ConnectionManager, 'openStream' | 'closeConnections' | 'getConnections'>;
+  events: Pick<Libp2p, 'addEventListener' | 'removeEventListener'>;
+}
 
 export interface SyncInit {
+  /** Names the protocol, `/stagex/<networkId>/sync/2.0.0`. Required. */
   networkId: string;
+  /** Which keys count: envelopes from others are dropped unverified. Required. */
   policy: TrustPolicy;
+  /** Where received envelopes go, and what is served. Required. */
   store: AttestationStore;
+  /** The stored hashes in memory, with the bucket summary compared. Required. */
   index: HashIndex;
   /** Verifies received envelopes (a worker pool in the daemon). Default: on this thread. */
   verify?: BatchVerifier;
@@ -70,8 +78,11 @@ export interface SyncInit {
   banMs?: number;
   /** Shared with the libp2p node's connection gater, so a banned peer is not dialled either. Default: sync's own. */
   bans?: Bans;
-  /** Sync streams a peer may have open towards us at once (our side opens up to 2). Default 4. */
+  /** Sync streams a peer may have open towards us at once, per connection (the registrar refuses more). Default 4. */
   maxInboundStreams?: number;
+  /** Sync streams we may have open towards a peer at once, per connection (a round uses up to 2). Default 4. */
+  maxOutboundStreams?: number;
+  /** Default: nothing logged. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -98,7 +109,11 @@ export function retryDelay(failures: number, retryMs: number, maxRetryMs: number
   return Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
 }
 
-/** An abort signal that fires after `ms` without progress; `touch()` starts the wait again. */
+/**
+ * An abort signal that fires after `ms` without progress; `touch()` starts the wait again.
+ * Hand-made because a libp2p v3 stream's own `inactivityTimeout` is only a setting: yamux and
+ * @libp2p/utils' message streams (at the versions pinned) start no timer from it.
+ */
 class Idle {
   readonly #controller = new AbortController();
   readonly #ms: number;
@@ -144,7 +159,7 @@ const OVERSIZED = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthErr
 type FrameOf<T extends FrameType> = Extract<Frame, { type: T }>;
 type Lp = ReturnType<typeof lpStream>;
 
-export class Sync {
+export class AttestationSync implements Startable {
   readonly protocol: string;
   readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
   readonly #init: SyncInit;
@@ -154,13 +169,24 @@ export class Sync {
   readonly #failures = new Map<string, number>();
   /** Peers that answered "protocol not supported": not asked again until they reconnect. */
   readonly #unsupported = new Set<string>();
-  #node?: SyncComponents;
+  readonly #components: SyncComponents;
   #timer?: NodeJS.Timeout;
   #stopped = false;
+  readonly #onIdentify = (event: CustomEvent<IdentifyResult>) => {
+    if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
+  };
+  readonly #onDisconnect = (event: CustomEvent<PeerId>) => {
+    const key = event.detail.toString();
+    this.#unsupported.delete(key);
+    this.#failures.delete(key);
+  };
 
-  constructor(init: SyncInit) {
+  readonly [Symbol.toStringTag] = '@stagex/attestation-sync';
+
+  constructor(components: SyncComponents, init: SyncInit) {
     const perRequest = init.envelopesPerRequest ?? 32;
     if (!Number.isInteger(perRequest) || perRequest < 1 || perRequest > MAX_REQUEST_HASHES) throw new RangeError(`sync envelopesPerRequest: expected an integer from 1 to ${MAX_REQUEST_HASHES}, got ${perRequest}`);
+    this.#components = components;
     this.#init = init;
     this.#bans = init.bans ?? new Bans();
     this.protocol = syncProtocol(init.networkId);
@@ -170,27 +196,34 @@ export class Sync {
     return this.#init.log ?? (() => {});
   }
 
-  async start(node: SyncComponents): Promise<void> {
-    this.#node = node;
-    await node.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), { runOnLimitedConnection: false, maxInboundStreams: this.#init.maxInboundStreams ?? 4 });
-    node.addEventListener('peer:identify', (event) => {
-      if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.#components.registrar.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), {
+      runOnLimitedConnection: false,
+      maxInboundStreams: this.#init.maxInboundStreams ?? 4,
+      maxOutboundStreams: this.#init.maxOutboundStreams ?? 4,
     });
-    node.addEventListener('peer:disconnect', (event) => {
-      const key = event.detail.toString();
-      this.#unsupported.delete(key);
-      this.#failures.delete(key);
-    });
+    this.#components.events.addEventListener('peer:identify', this.#onIdentify);
+    this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#timer = setInterval(() => {
-      for (const peer of node.getPeers()) void this.syncWith(peer);
+      for (const peer of this.#peers()) void this.syncWith(peer);
     }, this.#init.intervalMs ?? 15_000);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    this.#components.events.removeEventListener('peer:identify', this.#onIdentify);
+    this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect);
     await Promise.allSettled(this.#running.values());
-    await this.#node?.unhandle(this.protocol);
+    await this.#components.registrar.unhandle(this.protocol);
+  }
+
+  /** Connected peers, each once. */
+  #peers(): PeerId[] {
+    const peers = new Map<string, PeerId>();
+    for (const { remotePeer } of this.#components.connectionManager.getConnections()) peers.set(remotePeer.toString(), remotePeer);
+    return [...peers.values()];
   }
 
   /** One reconciliation round with a peer (at most one at a time per peer; none with a banned peer). */
@@ -215,7 +248,7 @@ export class Sync {
       const delayMs = retryDelay(failures, this.#init.retryMs ?? 2000, this.#init.maxRetryMs ?? 300_000);
       this.#log('sync.failed', { peer: key, error: error.message, failures, retryInMs: delayMs });
       setTimeout(() => {
-        if (!this.#stopped && this.#node?.getPeers().some((p) => p.equals(peer))) void this.syncWith(peer);
+        if (!this.#stopped && this.#components.connectionManager.getConnections(peer).length > 0) void this.syncWith(peer);
       }, delayMs).unref();
     }).finally(() => this.#running.delete(key));
     this.#running.set(key, round);
@@ -327,7 +360,7 @@ export class Sync {
     const { signal } = idle;
     let stream: Stream | undefined;
     try {
-      stream = await this.#node!.dialProtocol(peer, this.protocol, { signal });
+      stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal });
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
       await this.#write(lp, request, idle);
       for (;;) {
@@ -446,6 +479,11 @@ export class Sync {
     this.counters.peersDropped += 1;
     this.#bans.ban(peer, banMs);
     this.#log('sync.peer_dropped', { peer: peer.toString(), bound: error.bound, reason: error.message, banMs });
-    await this.#node?.hangUp(peer).catch(() => undefined);
+    await this.#components.connectionManager.closeConnections(peer).catch(() => undefined);
   }
+}
+
+/** The sync service factory for `createLibp2p({ services: { sync: attestationSync(init) } })`. */
+export function attestationSync(init: SyncInit): (components: SyncComponents) => AttestationSync {
+  return (components) => new AttestationSync(components, init);
 }

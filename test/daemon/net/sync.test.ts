@@ -7,7 +7,7 @@ import { AttestationStore } from '../../../store/store.ts';
 import { readAttestation } from '../../../protocol/attestation.ts';
 import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES } from '../../../protocol/sync.ts';
 import { HashIndex } from '../../../daemon/net/hash-index.ts';
-import { Sync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
+import { attestationSync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../../helpers/fixtures.ts';
 import { stubPair } from '../../helpers/stream-network.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -47,12 +47,12 @@ async function endlessIds(stream: Stream): Promise<void> {
 /** A round of a fresh node against an `endlessIds` peer; the node's sync is stopped after it. */
 async function againstEndlessIds(stores: AttestationStore[], init: Partial<SyncInit> = {}) {
   const [victim, hostile] = await stubPair();
-  await hostile.components.handle(protocol, (stream) => void endlessIds(stream));
+  await hostile.components.registrar.handle(protocol, (stream) => void endlessIds(stream));
   const { store, index } = await openStore();
   stores.push(store);
   const events: Logged[] = [];
-  const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, ...init, log: (event, fields) => events.push({ event, fields }) });
-  await sync.start(victim.components);
+  const sync = attestationSync({ networkId: 'test', policy, store, index, intervalMs: 60_000, ...init, log: (event, fields) => events.push({ event, fields }) })(victim.components);
+  await sync.start();
   const before = process.memoryUsage().heapUsed;
   await sync.syncWith(hostile.peerId);
   const grown = process.memoryUsage().heapUsed - before;
@@ -102,10 +102,10 @@ describe('Sync, driven over in-memory stream pairs', () => {
       stores.push(full.store, empty.store);
       await full.store.putMany(many);
       const events: Logged[] = [];
-      const serving = new Sync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) });
-      const catching = new Sync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) });
-      await serving.start(holder.components);
-      await catching.start(late.components);
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(holder.components);
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(late.components);
+      await serving.start();
+      await catching.start();
       await catching.syncWith(holder.peerId);
       await catching.stop();
       await serving.stop();
