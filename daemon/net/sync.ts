@@ -1,9 +1,10 @@
 /**
- * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/1.0.0`.
+ * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/2.0.0`, as a
+ * libp2p service (`attestationSync(init)` in `createLibp2p({ services })`).
  * The initiator asks for the peer's bucket summary, then for the envelope id lists of the
  * buckets that differ (a few buckets per request, so each list is bounded), then for the
- * envelopes it lacks, a few per request, in length-prefixed frames (protocol/sync.ts). One
- * request per stream. Received envelopes go to the validation pipeline and the store reply by
+ * envelopes it lacks, a few per request, in length-prefixed protobuf frames (protocol/sync.proto,
+ * decoded by protocol/sync.ts). One request per stream. Received envelopes go to the validation pipeline and the store reply by
  * reply, as they arrive, like gossip.
  *
  * Any peer may be hostile, so everything it can make us spend is bounded (SyncInit): bytes per
@@ -17,7 +18,7 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, Startable, Stream } fr
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { envelopeHash, MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
-import { bucketGroups, decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
+import { bucketGroups, decodeFrame, encodeFrame, ENTRY_OVERHEAD, FRAME_OVERHEAD, FrameType, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import type { AttestationStore } from '../../store/store.ts';
 import { ingestBatches, type IngestCounts } from '../ingest.ts';
@@ -26,7 +27,8 @@ import { Bans } from './bans.ts';
 import { idHex, idOf, type HashIndex } from './hash-index.ts';
 import { Misbehaviour, RoundBudget } from './sync-budget.ts';
 
-export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/1.0.0`;
+/** 2.0.0: frames are protobuf SyncFrames (protocol/sync.proto); 1.0.0 had a type byte and raw bodies. */
+export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/2.0.0`;
 
 /** What sync takes from libp2p: the registrar for its handler, streams and hang-ups, peer events. Stubbed over in-memory streams in tests. */
 export interface SyncComponents {
@@ -97,8 +99,8 @@ export interface SyncCounters {
 
 /** Below this many missing envelopes, verifying on this thread beats waking workers. */
 const POOL_MIN = 1000;
-/** The largest envelopes frame a reply of `count` envelopes can need, with its length prefixes. */
-const worstReplyBytes = (count: number) => 1 + count * (4 + MAX_ENVELOPE_BYTES);
+/** The most bytes a reply of `count` envelopes can take: at worst one frame per envelope, then an end frame. */
+const worstReplyBytes = (count: number) => FRAME_OVERHEAD + count * (FRAME_OVERHEAD + ENTRY_OVERHEAD + MAX_ENVELOPE_BYTES);
 
 /**
  * The wait before retry number `failures` (1 for the first): `retryMs` doubled per failure in a
@@ -286,7 +288,6 @@ export class AttestationSync implements Startable {
     const missing: Uint8Array[] = [];
     let ids = 0;
     for await (const frame of this.#frames(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, budget, true)) {
-      if (frame.ids.length === 0) throw new Misbehaviour('reply', 'sync hashes: expected at least one id per frame, got none');
       ids += frame.ids.length;
       if (ids > maxIds) throw new Misbehaviour('idsPerReply', `sync hashes: expected at most ${maxIds} ids in a reply, got ${ids}`);
       for (const id of frame.ids) {
@@ -341,7 +342,6 @@ export class AttestationSync implements Startable {
     const wanted = new Set(chunk.map(idHex));
     const envelopes: Uint8Array[] = [];
     for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true)) {
-      if (frame.envelopes.length === 0) throw new Misbehaviour('reply', 'sync envelopes: expected at least one envelope per frame, got none');
       for (const envelope of frame.envelopes) {
         if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('reply', 'sync envelopes: expected envelopes asked for, got another');
         envelopes.push(envelope);
@@ -369,6 +369,7 @@ export class AttestationSync implements Startable {
         budget.charge(bytes.length);
         const frame = this.#decode(bytes);
         if (frame.type === FrameType.end && untilEnd) break;
+        if (frame.type === FrameType.error) throw new Error(`sync: the peer refused the request: ${frame.message}`);
         if (frame.type !== expect) throw new Misbehaviour('reply', `sync reply: expected frame type ${expect}, got ${frame.type}`);
         yield frame as FrameOf<T>;
         idle.touch();
@@ -389,10 +390,11 @@ export class AttestationSync implements Startable {
     const { signal } = idle;
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     try {
-      if (this.#bans.isBanned(connection.remotePeer)) throw new Misbehaviour('reply', 'sync request: from a banned peer');
       const request = this.#decode((await lp.read({ signal })).subarray());
       idle.touch();
-      switch (request.type) {
+      // Banned while connected (the gater keeps it from reconnecting): told so, not served.
+      if (this.#bans.isBanned(connection.remotePeer)) await this.#write(lp, { type: FrameType.error, message: 'banned for misbehaviour' }, idle);
+      else switch (request.type) {
         case FrameType.summaryRequest:
           await this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, idle);
           break;
@@ -421,7 +423,7 @@ export class AttestationSync implements Startable {
   }
 
   async #sendHashes(lp: Lp, buckets: number[], idle: Idle): Promise<void> {
-    const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / ID_BYTES);
+    const perFrame = MAX_IDS_PER_FRAME;
     let batch: Uint8Array[] = [];
     for (const id of this.#init.index.inBuckets(buckets)) {
       batch.push(id);
@@ -437,19 +439,19 @@ export class AttestationSync implements Startable {
   /** Reads from the store a frame's worth at a time, so a 2048-id request holds 1 MiB, not 128. */
   async #sendEnvelopes(lp: Lp, ids: string[], idle: Idle): Promise<void> {
     const hashes = ids.map((id) => this.#init.index.lookup(id)).filter((h): h is string => h !== undefined);
-    const perRead = Math.floor(MAX_FRAME_BYTES / (4 + MAX_ENVELOPE_BYTES));
+    const perRead = Math.floor(MAX_FRAME_BYTES / (ENTRY_OVERHEAD + MAX_ENVELOPE_BYTES));
     let batch: Uint8Array[] = [];
-    let size = 1;
+    let size = FRAME_OVERHEAD;
     for (let i = 0; i < hashes.length; i += perRead) {
       for (const envelope of await this.#init.store.getMany(hashes.slice(i, i + perRead))) {
         if (!envelope) continue;
-        if (size + 4 + envelope.length > MAX_FRAME_BYTES) {
+        if (size + ENTRY_OVERHEAD + envelope.length > MAX_FRAME_BYTES) {
           await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
           batch = [];
-          size = 1;
+          size = FRAME_OVERHEAD;
         }
         batch.push(envelope);
-        size += 4 + envelope.length;
+        size += ENTRY_OVERHEAD + envelope.length;
       }
     }
     if (batch.length > 0) await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
