@@ -31,15 +31,17 @@ export interface GossipBudgetLimits {
 
 /**
  * 500 verifications/s (burst 1,000) and 8 MiB/s (burst 16 MiB): an honest network of 20 nodes at
- * 30 attestations/s (1.9 MiB/s at the 64 KiB envelope limit) uses 6% of either. 50 messages over
- * budget, or 5 Rejects, within about a half-life of 10 s get a peer banned.
+ * 30 attestations/s (1.9 MiB/s at the 64 KiB envelope limit) uses 6% of either. More than 50
+ * messages over budget, or 3 Rejects, within about a half-life of 10 s get a peer banned. Three,
+ * because gossipsub's own score (daemon/net/peer.ts) graylists a peer after about three invalid
+ * messages, and a graylisted peer's messages no longer reach the validator to be counted.
  */
 export const DEFAULT_GOSSIP_BUDGET: GossipBudgetLimits = {
   verificationsPerSecond: 500,
   verificationBurst: 1000,
   bytesPerSecond: 8 * 1024 * 1024,
   bytesBurst: 16 * 1024 * 1024,
-  rejectPenalty: 10,
+  rejectPenalty: 25,
   banPenalty: 50,
   penaltyHalfLifeMs: 10_000,
 };

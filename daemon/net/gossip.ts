@@ -27,8 +27,8 @@ export interface GossipCounters {
   accepted: number;
   rejected: number;
   ignored: number;
-  /** Messages Ignored unread because their sender was over its budget (also counted in `ignored`). */
-  overBudget: number;
+  /** Messages Ignored unread (not parsed, no verification) because their sender was over its budget or banned; also counted in `ignored`. */
+  unread: number;
   published: number;
   stored: number;
   /** Peers disconnected and banned for going over budget or sending invalid messages. */
@@ -46,7 +46,7 @@ export interface GossipInit {
   onStored?: (hash: string) => void;
   /** Whether an envelope hash is stored, answered from memory (sync's hash index). Default: a store read. */
   has?: (hash: string) => boolean;
-  /** Per-peer verifications and bytes per second and the ban line. Default: DEFAULT_GOSSIP_BUDGET (500 verifications/s, burst 1,000; 8 MiB/s, burst 16 MiB; 5 Rejects or 50 messages over budget within ~10 s ban). */
+  /** Per-peer verifications and bytes per second and the ban line. Default: DEFAULT_GOSSIP_BUDGET (500 verifications/s, burst 1,000; 8 MiB/s, burst 16 MiB; 3 Rejects or 51 messages over budget within ~10 s ban). */
   budget?: Partial<GossipBudgetLimits>;
   /** The node's ban list, shared with sync and the connection gater. Default: gossip's own. */
   bans?: Bans;
@@ -65,7 +65,7 @@ export interface GossipComponents {
 
 export class AttestationGossip implements Startable {
   readonly topic: string;
-  readonly counters: GossipCounters = { accepted: 0, rejected: 0, ignored: 0, overBudget: 0, published: 0, stored: 0, peersBanned: 0 };
+  readonly counters: GossipCounters = { accepted: 0, rejected: 0, ignored: 0, unread: 0, published: 0, stored: 0, peersBanned: 0 };
   readonly budget: GossipBudget;
   readonly [serviceDependencies] = ['@libp2p/pubsub'];
   readonly #init: GossipInit;
@@ -117,13 +117,12 @@ export class AttestationGossip implements Startable {
 
   async #validate(peer: PeerId, message: Message): Promise<TopicValidatorResult> {
     const from = peer.toString();
-    if (this.#bans.isBanned(peer)) return this.#ignore();
+    if (this.#bans.isBanned(peer)) return this.#unread();
     if (message.data.length > MAX_ENVELOPE_BYTES) return this.#reject(peer, { reason: `message of ${message.data.length} bytes exceeds ${MAX_ENVELOPE_BYTES}` });
     const charged = this.budget.take(from, message.data.length);
     if (!charged.admit) {
-      this.counters.overBudget += 1;
       if (charged.ban) this.#ban(peer, 'over its gossip budget');
-      return this.#ignore();
+      return this.#unread();
     }
     let attestation;
     try {
@@ -148,6 +147,11 @@ export class AttestationGossip implements Startable {
     this.counters.stored += 1;
     this.#init.onStored?.(attestation.hash);
     return TopicValidatorResult.Accept;
+  }
+
+  #unread(): TopicValidatorResult {
+    this.counters.unread += 1;
+    return this.#ignore();
   }
 
   #ignore(): TopicValidatorResult {

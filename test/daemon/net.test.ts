@@ -52,13 +52,13 @@ describe('the gossip topic validator, driven directly', () => {
     const store = await AttestationStore.open(join(tempDir('stagex-gossip'), 'db'));
     stores.push(store);
     const validators = new Map<string, TopicValidatorFn>();
-    const stub = { pubsub: { topicValidators: validators }, connectionManager: { closeConnections: async () => {} }, events: new EventTarget() } as unknown as GossipComponents;
+    const hungUp: string[] = [];
+    const stub = { pubsub: { topicValidators: validators }, connectionManager: { closeConnections: async (peer: string) => void hungUp.push(peer.toString()) }, events: new EventTarget() } as unknown as GossipComponents;
     const counted = countingPolicy(policy);
     const gossip = attestationGossip({ networkId: 'test', policy: counted.policy, store })(stub);
     gossip.start();
-    const from = { toString: () => 'peer-under-test' } as Parameters<TopicValidatorFn>[0];
-    const validate = (data: Uint8Array) => validators.get(gossip.topic)!(from, { type: 'unsigned', topic: gossip.topic, data });
-    return { validate, store, calls: counted.calls };
+    const validate = (data: Uint8Array, from = 'peer-under-test') => validators.get(gossip.topic)!({ toString: () => from } as Parameters<TopicValidatorFn>[0], { type: 'unsigned', topic: gossip.topic, data });
+    return { validate, store, calls: counted.calls, hungUp, gossip };
   }
 
   it('accepts and stores a canonical envelope with one keyed signature; the same again is Ignored', async () => {
@@ -70,20 +70,31 @@ describe('the gossip topic validator, driven directly', () => {
   });
 
   it('Ignores an unknown keyid and Rejects a keyless signature, several signatures or non-canonical bytes, with no verification', async () => {
-    const { validate, store, calls } = await validator();
+    const { validate, store, calls, hungUp } = await validator();
     const bytes = envelopeBytes(keys[0]!);
     assert.equal(await validate(envelopeBytes(signer(77))), TopicValidatorResult.Ignore);
-    for (const invalid of [
+    for (const [i, invalid] of [
       reshaped(bytes, (e) => ({ ...e, signatures: [{ sig: e.signatures[0]!.sig }] })),
       envelopeBytes([keys[0]!, keys[1]!]),
       reshaped(bytes, (e) => ({ ...e, signatures: [...e.signatures, ...e.signatures] })),
       reshaped(bytes, (e) => ({ ...e, extra: true })),
       reshaped(bytes, (e) => ({ ...e, payload: e.payload.replace(/=+$/, '') })),
-    ]) {
-      assert.equal(await validate(invalid), TopicValidatorResult.Reject);
+    ].entries()) {
+      assert.equal(await validate(invalid, `sender-${i}`), TopicValidatorResult.Reject);
     }
+    assert.deepEqual(hungUp, [], 'one invalid message each bans nobody');
     assert.equal(calls(), 0);
     assert.equal(await store.count(), 0);
+  });
+
+  it('hangs up on and bans a sender of three invalid messages; its next message is Ignored unread', async () => {
+    const { validate, hungUp, gossip } = await validator();
+    const keyless = (i: number) => reshaped(envelopeBytes(keys[0]!, { image: `core-k${i}` }), (e) => ({ ...e, signatures: [{ sig: e.signatures[0]!.sig }] }));
+    for (const i of [1, 2, 3]) assert.equal(await validate(keyless(i)), TopicValidatorResult.Reject);
+    assert.deepEqual(hungUp, ['peer-under-test']);
+    assert.equal(gossip.counters.peersBanned, 1);
+    assert.equal(await validate(envelopeBytes(keys[0]!)), TopicValidatorResult.Ignore);
+    assert.equal(gossip.counters.unread, 1);
   });
 
   it('holds the per-key cap: a second digest is kept, a third and a rebuild of a stored digest are Ignored', async () => {
