@@ -68,6 +68,7 @@ export class AttestationGossip implements Startable {
   readonly counters: GossipCounters = { accepted: 0, rejected: 0, ignored: 0, unread: 0, published: 0, stored: 0, peersBanned: 0 };
   readonly budget: GossipBudget;
   readonly [serviceDependencies] = ['@libp2p/pubsub'];
+  readonly [Symbol.toStringTag] = '@stagex/attestation-gossip';
   readonly #init: GossipInit;
   readonly #components: GossipComponents;
   readonly #bans: Bans;
@@ -82,8 +83,6 @@ export class AttestationGossip implements Startable {
     this.#bans = init.bans ?? new Bans();
     this.#queue = new WriteQueue(init.store);
   }
-
-  readonly [Symbol.toStringTag] = '@stagex/attestation-gossip';
 
   start(): void {
     this.#components.pubsub.topicValidators.set(this.topic, (peer, message) => this.#validate(peer, message));

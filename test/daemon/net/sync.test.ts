@@ -7,6 +7,7 @@ import { AttestationStore } from '../../../store/store.ts';
 import { readAttestation } from '../../../protocol/attestation.ts';
 import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES } from '../../../protocol/sync.ts';
 import { HashIndex } from '../../../daemon/net/hash-index.ts';
+import { Bans } from '../../../daemon/net/bans.ts';
 import { attestationSync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../../helpers/fixtures.ts';
 import { stubPair } from '../../helpers/stream-network.ts';
@@ -88,6 +89,28 @@ describe('Sync, driven over in-memory stream pairs', () => {
       const { sync, events } = await againstEndlessIds(stores, { maxFramesPerRound: 3, maxIdsPerReply: 1_000_000 });
       await sync.stop();
       assert.deepEqual(events.filter((e) => e.event === 'sync.peer_dropped').map((e) => e.fields.bound), ['framesPerRound']);
+    });
+  });
+
+  describe('when the peer has banned us while we are still connected', () => {
+    it('answers with an error frame: a failed round to retry later, not misbehaviour', async () => {
+      const [holder, late] = await stubPair();
+      const full = await openStore();
+      const empty = await openStore();
+      stores.push(full.store, empty.store);
+      const bans = new Bans();
+      bans.ban(late.peerId, 60_000);
+      const events: Logged[] = [];
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: full.index, bans, intervalMs: 60_000 })(holder.components);
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, retryMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(late.components);
+      await serving.start();
+      await catching.start();
+      await catching.syncWith(holder.peerId);
+      await catching.stop();
+      await serving.stop();
+      assert.deepEqual(events.map((e) => e.event), ['sync.failed']);
+      assert.match(String(events[0]!.fields.error), /the peer refused the request: banned for misbehaviour/);
+      assert.deepEqual(late.hungUp, []);
     });
   });
 
