@@ -7,7 +7,10 @@
  * signatures or not canonical -> Reject (the sender's score falls, its penalty rises); unknown
  * signer (no verification spent), already stored, or refused by the store's per-key cap ->
  * Ignore; otherwise stored, then Accept. So what is forwarded is exactly what this node stored,
- * in canonical bytes. A peer past the budget's ban line is disconnected and banned.
+ * in canonical bytes. A peer past the budget's ban line is hung up on and banned in the node's
+ * ban list, rather than scored down through gossipsub's appSpecificScore: a score only
+ * graylists (the peer stays connected, its RPCs still read and dropped), while the ban list
+ * also keeps it from reconnecting (the connection gater) and from sync.
  */
 import { serviceDependencies, type Libp2p, type PeerId, type Startable } from '@libp2p/interface';
 import type { ConnectionManager } from '@libp2p/interface-internal';
