@@ -394,19 +394,7 @@ export class AttestationSync implements Startable {
       idle.touch();
       // Banned while connected (the gater keeps it from reconnecting): told so, not served.
       if (this.#bans.isBanned(connection.remotePeer)) await this.#write(lp, { type: FrameType.error, message: 'banned for misbehaviour' }, idle);
-      else switch (request.type) {
-        case FrameType.summaryRequest:
-          await this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, idle);
-          break;
-        case FrameType.hashesRequest:
-          await this.#sendHashes(lp, request.buckets, idle);
-          break;
-        case FrameType.envelopesRequest:
-          await this.#sendEnvelopes(lp, request.ids.map(idHex), idle);
-          break;
-        default:
-          throw new Misbehaviour('reply', `sync request: expected a request frame, got type ${request.type}`);
-      }
+      else await this.#answer(lp, request, idle);
       await stream.close({ signal });
     } catch (caught) {
       const error = idle.blame(caught) as Error;
@@ -415,6 +403,19 @@ export class AttestationSync implements Startable {
       else this.#log('sync.serve_failed', { peer: connection.remotePeer.toString(), error: error.message });
     } finally {
       idle.clear();
+    }
+  }
+
+  async #answer(lp: Lp, request: Frame, idle: Idle): Promise<void> {
+    switch (request.type) {
+      case FrameType.summaryRequest:
+        return this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, idle);
+      case FrameType.hashesRequest:
+        return this.#sendHashes(lp, request.buckets, idle);
+      case FrameType.envelopesRequest:
+        return this.#sendEnvelopes(lp, request.ids.map(idHex), idle);
+      default:
+        throw new Misbehaviour('reply', `sync request: expected a request frame, got type ${request.type}`);
     }
   }
 
