@@ -14,12 +14,11 @@ import { writeApiToken } from './api-token.ts';
 import type { NodeContext } from './context.ts';
 import type { Log } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { attestationTopic, Gossip } from './net/gossip.ts';
+import type { AttestationGossip } from './net/gossip.ts';
 import { HashIndex } from './net/hash-index.ts';
 import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
-import { Sync } from './net/sync.ts';
-import { Bans } from './net/bans.ts';
+import type { AttestationSync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { StatusBoard } from './status-board.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
@@ -34,8 +33,8 @@ export interface RunningNode {
   addresses: string[];
   api: RunningApi;
   store: AttestationStore;
-  gossip: Gossip;
-  sync: Sync;
+  gossip: AttestationGossip;
+  sync: AttestationSync;
   peer: RunningPeer;
   /** The builder, when the config assigns this reproducer images and `build` is not false. */
   builder?: RunningBuilder;
@@ -87,15 +86,15 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   });
   const pool = new VerifyPool(context.trust);
   started('verify pool', () => pool.close());
-  const bans = new Bans();
-  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), bans, log });
+  // Gossip and sync are libp2p services: they start and stop with the peer, sharing its ban list.
+  const peer = await startPeer({
+    privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log,
+    gossip: { networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) },
+    sync: { networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) },
+  });
   started('peer', () => peer.stop());
-  const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
-  gossip.start(peer.node);
-  started('gossip', () => gossip.stop());
-  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, bans, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
-  started('sync', () => sync.stop());
-  await sync.start(peer.node);
+  const { gossip, sync } = peer.node.services;
+  if (!gossip || !sync) throw new Error('the libp2p node started without its gossip or sync service');
   const submit = async (bytes: Uint8Array) => {
     const attestation = readAttestation(bytes, policy, 'submitted envelope');
     const result = await store.put(attestation);
