@@ -1,7 +1,9 @@
 /**
  * A running stagex-node (DESIGN sections 6 and 8): the store, the libp2p peer with gossip and
  * sync, the local API and metrics, wired together. Stopping closes them in reverse order, so
- * queued writes finish and the store closes with no half batch.
+ * queued writes finish and the store closes with no half batch. Reloading (SIGHUP, POST
+ * /reload) swaps the trust policy and the bootstrap list in every service without a restart:
+ * verdicts are computed from the stored votes at each ask, so the next answer follows it.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { identityKey, readAttestation, type Attestation } from '../protocol/attestation.ts';
@@ -22,6 +24,8 @@ import { Sync } from './net/sync.ts';
 import { Bans } from './net/bans.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
+import { readReload, reloadSummary, type ReloadSummary } from './reload.ts';
+import { StagexError } from '../protocol/errors.ts';
 
 const BULK = 64;
 
@@ -37,6 +41,11 @@ export interface RunningNode {
   builder?: RunningBuilder;
   /** Validates, stores and gossips envelope bytes (the builder's and the API's path in). */
   submit(bytes: Uint8Array): Promise<{ result: 'added' | 'present'; hash: string }>;
+  /**
+   * Reads the config file again and applies its trust and bootstrap list (one reload at a
+   * time). An invalid file changes nothing: logged as config.reload_failed and thrown.
+   */
+  reload(): Promise<ReloadSummary>;
   stop(): Promise<void>;
 }
 
@@ -68,7 +77,9 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
 
 /** Starts the services in order, registering each one's stop as soon as it runs. */
 async function startServices(context: NodeContext, options: NodeOptions, started: (name: string, stop: () => Promise<void>) => void, stopAll: () => Promise<void>): Promise<RunningNode> {
-  const { config, policy } = context;
+  // context.policy, .trust, .keyring and .config's trust and bootstrap change on reload: read
+  // them at each use; the rest of config is fixed until a restart.
+  const { config } = context;
   const { log } = options;
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
   const store = await AttestationStore.open(config.store);
@@ -83,14 +94,14 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const bans = new Bans();
   const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), bans, log });
   started('peer', () => peer.stop());
-  const gossip = new Gossip({ networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) });
+  const gossip = new Gossip({ networkId: config.networkId, policy: context.policy, store, log, has: (hash) => index.has(hash) });
   gossip.start(peer.node);
   started('gossip', () => gossip.stop());
-  const sync = new Sync({ networkId: config.networkId, policy, store, index, log, bans, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
+  const sync = new Sync({ networkId: config.networkId, policy: context.policy, store, index, log, bans, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
   started('sync', () => sync.stop());
   await sync.start(peer.node);
   const submit = async (bytes: Uint8Array) => {
-    const attestation = readAttestation(bytes, policy, 'submitted envelope');
+    const attestation = readAttestation(bytes, context.policy, 'submitted envelope');
     const result = await store.put(attestation);
     // A gossip message carries one signature (DESIGN section 6): a co-signed envelope spreads by sync.
     if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
@@ -98,8 +109,36 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   };
   let cached: { at: number; value: ReturnType<typeof answerStatus> } | undefined;
   const storeStatus = () => {
-    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: answerStatus(store, policy) };
+    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: answerStatus(store, context.policy) };
     return cached.value;
+  };
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<ReloadSummary> => {
+    const run = reloading.then(async () => {
+      let next;
+      try {
+        next = await readReload(context);
+        peer.setBootstrap(next.plan.config.network.bootstrap);
+      } catch (error) {
+        log('config.reload_failed', { file: config.file, code: error instanceof StagexError ? error.code : 'INTERNAL', error: (error as Error).message, kept: 'the running config, unchanged' });
+        throw error;
+      }
+      context.config = next.plan.config;
+      context.policy = next.policy;
+      context.trust = next.trust;
+      context.keyring = next.keyring;
+      pool.setTrust(next.trust);
+      gossip.setPolicy(next.policy);
+      cached = undefined;
+      // Envelopes of a newly trusted key were refused when they came: fetch them now.
+      void sync.setPolicy(next.policy);
+      const summary = reloadSummary(next.plan, context);
+      if (summary.needsRestart.length > 0) log('config.needs_restart', { file: config.file, fields: summary.needsRestart, kept: 'the running values, until the daemon restarts' }, 'warn');
+      log('config.reloaded', summary);
+      return summary;
+    });
+    reloading = run.catch(() => undefined);
+    return run;
   };
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
   const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus });
@@ -113,11 +152,12 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
     status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
     peers,
-    query: (params) => answerQuery(store, policy, params),
-    verify: (entries) => answerVerify(store, policy, entries),
+    query: (params) => answerQuery(store, context.policy, params),
+    verify: (entries) => answerVerify(store, context.policy, entries),
     submit,
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
+    reload: () => reload(),
     metrics,
   }, token.token);
   started('api', () => api.close());
@@ -126,7 +166,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;
   if (builder) started('builder', () => builder.stop());
   return {
-    peerId, addresses, api, store, gossip, sync, peer, submit,
+    peerId, addresses, api, store, gossip, sync, peer, submit, reload,
     ...(builder ? { builder } : {}),
     async stop() {
       await stopAll();

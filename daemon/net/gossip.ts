@@ -41,10 +41,12 @@ export class Gossip {
   readonly counters: GossipCounters = { accepted: 0, rejected: 0, ignored: 0, published: 0, stored: 0 };
   readonly #init: GossipInit;
   readonly #queue: WriteQueue;
+  #policy: TrustPolicy;
   #node?: Peer;
 
   constructor(init: GossipInit) {
     this.#init = init;
+    this.#policy = init.policy;
     this.topic = attestationTopic(init.networkId);
     this.#queue = new WriteQueue(init.store);
   }
@@ -63,6 +65,11 @@ export class Gossip {
     await this.#queue.drain();
   }
 
+  /** Validates messages that arrive from now on under `policy` (a config reload). */
+  setPolicy(policy: TrustPolicy): void {
+    this.#policy = policy;
+  }
+
   /** Publishes canonical envelope bytes with one signature that are already stored here. */
   async publish(bytes: Uint8Array): Promise<void> {
     if (!this.#node) return;
@@ -79,7 +86,7 @@ export class Gossip {
     }
     let attestation;
     try {
-      attestation = readGossipAttestation(message.data, this.#init.policy, `gossip from ${from}`);
+      attestation = readGossipAttestation(message.data, this.#policy, `gossip from ${from}`);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       const unknown = error.code === 'UNKNOWN_SIGNER';

@@ -2,7 +2,8 @@
  * The libp2p node (DESIGN section 6): TCP, noise, yamux, identify, gossipsub with unsigned
  * frames (the envelopes inside are signed; a second signature per hop only costs CPU) and
  * message id = sha256 of the data. Bootstrap peers are dialled at start and re-dialled
- * whenever they are not connected.
+ * whenever they are not connected; a config reload replaces the list (new peers are dialled at
+ * once, removed ones are no longer re-dialled).
  */
 import type { Log } from '../log.ts';
 import { createHash } from 'node:crypto';
@@ -34,6 +35,8 @@ export interface PeerInit {
 
 export interface RunningPeer {
   node: Peer;
+  /** Replaces the bootstrap list and dials the new peers now; BAD_CONFIG (nothing changed) for an address that is not a multiaddr. */
+  setBootstrap(addrs: readonly string[]): void;
   stop(): Promise<void>;
 }
 
@@ -93,7 +96,7 @@ function gate(bans: Bans): NonNullable<Parameters<typeof createLibp2p>[0]>['conn
 
 export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const listen = parseAddrs(init.listen, 'network.listen');
-  const bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
+  let bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
   const log = init.log ?? (() => {});
   const node = await createLibp2p({
     privateKey: init.privateKey,
@@ -137,6 +140,12 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const timer = setInterval(() => void redial(), init.redialIntervalMs ?? 3000);
   return {
     node,
+    setBootstrap(addrs) {
+      bootstrap = parseAddrs(addrs, 'network.bootstrap');
+      const kept = new Set(bootstrap.map((a) => a.getComponents().find((c) => c.name === 'p2p')?.value));
+      for (const peerId of unreachable) if (!kept.has(peerId)) unreachable.delete(peerId);
+      void redial();
+    },
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -154,6 +154,7 @@ export class Sync {
   readonly #failures = new Map<string, number>();
   /** Peers that answered "protocol not supported": not asked again until they reconnect. */
   readonly #unsupported = new Set<string>();
+  #policy: TrustPolicy;
   #node?: SyncComponents;
   #timer?: NodeJS.Timeout;
   #stopped = false;
@@ -162,6 +163,7 @@ export class Sync {
     const perRequest = init.envelopesPerRequest ?? 32;
     if (!Number.isInteger(perRequest) || perRequest < 1 || perRequest > MAX_REQUEST_HASHES) throw new RangeError(`sync envelopesPerRequest: expected an integer from 1 to ${MAX_REQUEST_HASHES}, got ${perRequest}`);
     this.#init = init;
+    this.#policy = init.policy;
     this.#bans = init.bans ?? new Bans();
     this.protocol = syncProtocol(init.networkId);
   }
@@ -184,6 +186,20 @@ export class Sync {
     this.#timer = setInterval(() => {
       for (const peer of node.getPeers()) void this.syncWith(peer);
     }, this.#init.intervalMs ?? 15_000);
+  }
+
+  /**
+   * Verifies what later rounds fetch under `policy` (a config reload), and starts a round with
+   * every connected peer once its current one (verified under the old policy) ends: envelopes
+   * of a newly trusted key, refused until now, come in at once rather than at the next interval.
+   */
+  setPolicy(policy: TrustPolicy): Promise<void> {
+    this.#policy = policy;
+    const peers = this.#node?.getPeers() ?? [];
+    return Promise.all(peers.map(async (peer) => {
+      await this.#running.get(peer.toString());
+      if (!this.#stopped) await this.syncWith(peer);
+    })).then(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -271,7 +287,7 @@ export class Sync {
   async #fetch(peer: PeerId, ids: Uint8Array[], budget: RoundBudget): Promise<IngestCounts & { complete: boolean }> {
     const size = this.#init.envelopesPerRequest ?? 32;
     const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
-    const verify = (ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#init.policy);
+    const verify = (ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy);
     const progress = { requested: 0 };
     const counts = await ingestBatches(this.#replies(peer, chunks, budget, progress), this.#init.store, verify, `sync from ${peer}`);
     this.counters.envelopesAdded += counts.added;
