@@ -119,11 +119,14 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   let stopped = false;
   /** Bootstrap peers whose last dial failed: said once (warn), then quietly retried (debug). */
   const unreachable = new Set<string>();
+  /** Peers being dialled: a redial (timer or reload) while one is under way does not dial them again. */
+  const dialling = new Set<string>();
   const redial = async () => {
     const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
     await Promise.all(bootstrap.map(async (addr) => {
       const peerId = addr.getComponents().find((c) => c.name === 'p2p')?.value;
-      if (!peerId || connected.has(peerId) || peerId === node.peerId.toString()) return;
+      if (!peerId || connected.has(peerId) || dialling.has(peerId) || peerId === node.peerId.toString()) return;
+      dialling.add(peerId);
       try {
         await node.dial(addr, { signal: AbortSignal.timeout(5000) });
         unreachable.delete(peerId);
@@ -133,6 +136,8 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
         const again = unreachable.has(peerId);
         unreachable.add(peerId);
         log(again ? 'peer.redial_failed' : 'peer.unreachable', { addr: addr.toString(), error: (error as Error).message }, again ? 'debug' : 'warn');
+      } finally {
+        dialling.delete(peerId);
       }
     }));
   };

@@ -11,6 +11,8 @@ import { HashIndex } from '../../daemon/net/hash-index.ts';
 import { Bans } from '../../daemon/net/bans.ts';
 import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
 import type { Peer } from '../../daemon/net/peer.ts';
+import type { TrustPolicy } from '../../protocol/trust.ts';
+import { DaemonError } from '../../daemon/errors.ts';
 import { countingPolicy, envelopeBytes, hex64, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -19,12 +21,12 @@ const policy = policyOf(2, keys);
 
 interface TestNode { peer: RunningPeer; store: AttestationStore; gossip: Gossip; sync: Sync; index: HashIndex; addr: string }
 
-async function node(bootstrap: string[] = []): Promise<TestNode> {
+async function node(bootstrap: string[] = [], options: { policy?: TrustPolicy; syncIntervalMs?: number } = {}): Promise<TestNode> {
   const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
   const index = await HashIndex.load(store);
   const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500, topic: attestationTopic('test') });
-  const gossip = new Gossip({ networkId: 'test', policy, store });
-  const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 1000 });
+  const gossip = new Gossip({ networkId: 'test', policy: options.policy ?? policy, store });
+  const sync = new Sync({ networkId: 'test', policy: options.policy ?? policy, store, index, intervalMs: options.syncIntervalMs ?? 1000 });
   gossip.start(peer.node);
   await sync.start(peer.node);
   return { peer, store, gossip, sync, index, addr: peer.node.getMultiaddrs()[0]!.toString() };
@@ -56,8 +58,17 @@ describe('the gossip topic validator, driven directly', () => {
     gossip.start(stub);
     const from = { toString: () => 'peer-under-test' } as Parameters<TopicValidatorFn>[0];
     const validate = (data: Uint8Array) => validators.get(gossip.topic)!(from, { type: 'unsigned', topic: gossip.topic, data });
-    return { validate, store, calls: counted.calls };
+    return { validate, store, calls: counted.calls, gossip };
   }
+
+  it('validates under the policy set last (a config reload): a newly trusted key is Accepted, a dropped one Ignored', async () => {
+    const { validate, store, gossip } = await validator();
+    assert.equal(await validate(envelopeBytes(signer(7))), TopicValidatorResult.Ignore);
+    gossip.setPolicy(policyOf(1, [signer(7)]));
+    assert.equal(await validate(envelopeBytes(signer(7))), TopicValidatorResult.Accept);
+    assert.equal(await validate(envelopeBytes(keys[0]!)), TopicValidatorResult.Ignore);
+    assert.equal(await store.count(), 1);
+  });
 
   it('accepts and stores a canonical envelope with one keyed signature; the same again is Ignored', async () => {
     const { validate, store } = await validator();
@@ -137,6 +148,23 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
     nodes.push(late);
     await until(async () => (await late.store.count()) === 301, 15_000);
     assert.equal(late.sync.counters.envelopesReceived, 301);
+  });
+
+  it('a reload: setBootstrap dials a new peer; after setPolicy trusts a key, sync fetches its envelopes refused before, at once', async () => {
+    const [a] = nodes as [TestNode];
+    const newcomer = signer(9);
+    const widened = policyOf(2, [...keys, newcomer]);
+    const theirs = readAttestation(envelopeBytes(newcomer, { image: 'core-newcomer' }), widened, 'test');
+    await a.store.put(theirs);
+    // Periodic rounds every 10 min: only the rounds on connect and on setPolicy run here.
+    const b = await node([], { syncIntervalMs: 600_000 });
+    nodes.push(b);
+    assert.throws(() => b.peer.setBootstrap(['not a multiaddr']), (error: unknown) => error instanceof DaemonError && error.code === 'BAD_CONFIG');
+    b.peer.setBootstrap([a.addr]);
+    await until(async () => (await b.store.count()) === 301, 15_000);
+    assert.equal(await b.store.has(theirs.hash), false, 'the unknown key\'s envelope was received and refused');
+    await b.sync.setPolicy(widened);
+    assert.ok(await b.store.has(theirs.hash), 'fetched by the round setPolicy started');
   });
 });
 
