@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
-import { askDaemon, callApi, localApi, replyError } from '../client.ts';
+import { askDaemon, daemonReload, localApi } from '../client.ts';
 import { loadConfig } from '../config.ts';
 import type { ReloadSummary } from '../reload.ts';
 import { createLog, type Level } from '../log.ts';
@@ -82,11 +82,8 @@ function registerReload(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const config = await loadConfig(configPath(command));
-      const api = await localApi(config);
-      const reply = await callApi(api, 'POST', '/reload');
-      if (!reply) throw new DaemonError('NOT_FOUND', `no daemon answers on ${config.api.listen}; start one with \`stagex-node start\``);
-      if (reply.status !== 200) throw replyError(reply, `daemon on ${config.api.listen}: POST /reload`);
-      const summary = JSON.parse(reply.body) as ReloadSummary;
+      const summary = await daemonReload(await localApi(config));
+      if (!summary) throw new DaemonError('NOT_FOUND', `no daemon of this config answers on ${config.api.listen}; start one with \`stagex-node start\``);
       if (options.json) {
         env.io.out(JSON.stringify(summary));
         return;
