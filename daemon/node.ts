@@ -113,6 +113,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     return cached.value;
   };
   let reloading: Promise<unknown> = Promise.resolve();
+  const reloads = { applied: 0, failed: 0 };
   const reload = (): Promise<ReloadSummary> => {
     const run = reloading.then(async () => {
       let next;
@@ -120,6 +121,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
         next = await readReload(context);
         peer.setBootstrap(next.plan.config.network.bootstrap);
       } catch (error) {
+        reloads.failed += 1;
         log('config.reload_failed', { file: config.file, code: error instanceof StagexError ? error.code : 'INTERNAL', error: (error as Error).message, kept: 'the running config, unchanged' });
         throw error;
       }
@@ -132,6 +134,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
       cached = undefined;
       // Envelopes of a newly trusted key were refused when they came: fetch them now.
       void sync.setPolicy(next.policy);
+      reloads.applied += 1;
       const summary = reloadSummary(next.plan, context);
       if (summary.needsRestart.length > 0) log('config.needs_restart', { file: config.file, fields: summary.needsRestart, kept: 'the running values, until the daemon restarts' }, 'warn');
       log('config.reloaded', summary);
@@ -141,7 +144,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     return run;
   };
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
-  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus });
+  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus, reloads: () => reloads });
   const peerId = peerIdFromPrivateKey(privateKey).toString();
   const addresses = peer.node.getMultiaddrs().map((a) => a.toString());
   // Written while the store lock is held, so a token file already there is a dead daemon's of
@@ -150,7 +153,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   started('api token', () => token.remove());
   const api = await startApi(config.api.listen, {
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
-    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
+    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads }),
     peers,
     query: (params) => answerQuery(store, context.policy, params),
     verify: (entries) => answerVerify(store, context.policy, entries),

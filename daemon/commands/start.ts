@@ -6,7 +6,7 @@ import { askDaemon, daemonReload, localApi } from '../client.ts';
 import { loadConfig } from '../config.ts';
 import type { ReloadSummary } from '../reload.ts';
 import { createLog, type Level } from '../log.ts';
-import { startNode } from '../node.ts';
+import { startNode, type RunningNode } from '../node.ts';
 import { DaemonError } from '../errors.ts';
 import { table } from '../format.ts';
 import { checked, configPath } from './args.ts';
@@ -22,9 +22,15 @@ export function registerStart(program: Command, env: CommandEnv): void {
       const level = checked(z.enum(['debug', 'info', 'warn', 'error']), options.logLevel, '--log-level') as Level;
       const context = await loadContext(configPath(command));
       const log = createLog(context.config.name, level);
-      const node = await startNode(context, { log, build: options.build });
-      // A failed reload is logged (config.reload_failed) and changes nothing: keep running.
-      process.on('SIGHUP', () => void node.reload().catch(() => undefined));
+      // SIGHUP reloads the config; one during start-up (which would otherwise end the process)
+      // reloads once the node runs. A failed reload is logged (config.reload_failed) and
+      // changes nothing: the daemon keeps running.
+      let node: RunningNode | undefined;
+      let hangup = false;
+      const reload = () => void node?.reload().catch(() => undefined);
+      process.on('SIGHUP', () => (node ? reload() : (hangup = true)));
+      node = await startNode(context, { log, build: options.build });
+      if (hangup) reload();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log('node.stopping', { signal });

@@ -108,6 +108,7 @@ describe('config reload on SIGHUP: 3 trusted daemons at 2 of 3 and one not yet t
     }
     await allAgree({ status: 'pending', count: 2, threshold: 3 });
     assert.deepEqual(await verifyCodes(), [1, 1, 1, 1]);
+    for (const s of await Promise.all(members.map(status))) assert.deepEqual(s.trust, { threshold: 3, signers: 3 });
     for (const m of members) await until(`${m.name} logged config.reloaded with threshold 2 -> 3`, () => logged(m, 'config.reloaded').some((e) => e.trust.threshold?.to === 3));
   });
 
@@ -135,7 +136,11 @@ describe('config reload on SIGHUP: 3 trusted daemons at 2 of 3 and one not yet t
       assert.match(garbage.error, /not valid JSON/);
       const s = await callApi(apis[0]!, 'GET', '/status');
       assert.equal(s?.status, 200);
-      assert.equal(JSON.parse(s!.body).peers >= 3, true);
+      const answer = JSON.parse(s!.body);
+      assert.ok(answer.peers >= 3);
+      assert.deepEqual(answer.trust, { threshold: 3, signers: 3 });
+      assert.equal(answer.reloads.failed, 3);
+      assert.match((await callApi(apis[0]!, 'GET', '/metrics'))!.body, /stagex_config_reloads_total\{result="failed"\} 3/);
       await allAgree({ status: 'pending', count: 2, threshold: 3 });
     } finally {
       await writeFile(target.config, valid);
