@@ -24,8 +24,7 @@ import { Sync } from './net/sync.ts';
 import { Bans } from './net/bans.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
-import { readReload, reloadSummary, type ReloadSummary } from './reload.ts';
-import { StagexError } from '../protocol/errors.ts';
+import { createReloader, type ReloadSummary } from './reload.ts';
 
 const BULK = 64;
 
@@ -112,39 +111,11 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: answerStatus(store, context.policy) };
     return cached.value;
   };
-  let reloading: Promise<unknown> = Promise.resolve();
-  const reloads = { applied: 0, failed: 0 };
-  const reload = (): Promise<ReloadSummary> => {
-    const run = reloading.then(async () => {
-      let next;
-      try {
-        next = await readReload(context);
-        peer.setBootstrap(next.plan.config.network.bootstrap);
-      } catch (error) {
-        reloads.failed += 1;
-        log('config.reload_failed', { file: config.file, code: error instanceof StagexError ? error.code : 'INTERNAL', error: (error as Error).message, kept: 'the running config, unchanged' });
-        throw error;
-      }
-      context.config = next.plan.config;
-      context.policy = next.policy;
-      context.trust = next.trust;
-      context.keyring = next.keyring;
-      pool.setTrust(next.trust);
-      gossip.setPolicy(next.policy);
-      cached = undefined;
-      // Envelopes of a newly trusted key were refused when they came: fetch them now.
-      void sync.setPolicy(next.policy);
-      reloads.applied += 1;
-      const summary = reloadSummary(next.plan, context);
-      if (summary.needsRestart.length > 0) log('config.needs_restart', { file: config.file, fields: summary.needsRestart, kept: 'the running values, until the daemon restarts' }, 'warn');
-      log('config.reloaded', summary);
-      return summary;
-    });
-    reloading = run.catch(() => undefined);
-    return run;
-  };
+  const reloader = createReloader(context, { peer, pool, gossip, sync }, log, () => {
+    cached = undefined;
+  });
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
-  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus, reloads: () => reloads });
+  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus, reloads: () => reloader.counts });
   const peerId = peerIdFromPrivateKey(privateKey).toString();
   const addresses = peer.node.getMultiaddrs().map((a) => a.toString());
   // Written while the store lock is held, so a token file already there is a dead daemon's of
@@ -153,14 +124,14 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   started('api token', () => token.remove());
   const api = await startApi(config.api.listen, {
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
-    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads }),
+    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
     peers,
     query: (params) => answerQuery(store, context.policy, params),
     verify: (entries) => answerVerify(store, context.policy, entries),
     submit,
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
-    reload: () => reload(),
+    reload: () => reloader.reload(),
     metrics,
   }, token.token);
   started('api', () => api.close());
@@ -169,7 +140,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;
   if (builder) started('builder', () => builder.stop());
   return {
-    peerId, addresses, api, store, gossip, sync, peer, submit, reload,
+    peerId, addresses, api, store, gossip, sync, peer, submit, reload: () => reloader.reload(),
     ...(builder ? { builder } : {}),
     async stop() {
       await stopAll();
