@@ -7,7 +7,6 @@
  * and are not counted.
  * Run: node bench/propagation.ts [daemons=20] [messages=1000] [rate=10] [seeds=1,2,3]
  */
-import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { callApi } from '../daemon/client.ts';
@@ -17,6 +16,7 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../protocol/keys.ts';
 import { readKeyFile } from '../daemon/keyfile.ts';
 import { envelopeHash } from '../protocol/dsse.ts';
+import { allStoredLatencies, percentile, storedTimes } from './propagation-latency.ts';
 
 const [daemons = 20, messages = 1000, rate = 10] = process.argv.slice(2, 5).map(Number);
 const seeds = (process.argv[5] ?? '1,2,3').split(',').map(Number);
@@ -37,8 +37,6 @@ async function busy(ms: number): Promise<number> {
   const after = total();
   return 1 - (after.idle - before.idle) / (after.all - before.all);
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 for (const seed of seeds) {
   const random = prng(seed);
@@ -66,22 +64,8 @@ for (const seed of seeds) {
       });
     }
     await new Promise((r) => setTimeout(r, 10_000));
-    const stored = new Map<string, number[]>();
-    for (const m of members) {
-      for (const line of (await readFile(join(m.dir, 'daemon.log'), 'utf8')).split('\n')) {
-        if (!line.includes('"envelope.stored"')) continue;
-        const { time, hash } = JSON.parse(line) as { time: string; hash: string };
-        stored.set(hash, [...(stored.get(hash) ?? []), Date.parse(time)]);
-      }
-    }
-    const latencies: number[] = [];
-    let lost = 0;
-    for (const [hash, at] of sent) {
-      const times = stored.get(hash) ?? [];
-      if (times.length < daemons) lost += daemons - times.length;
-      else latencies.push(Math.max(...times) - at);
-    }
-    latencies.sort((a, b) => a - b);
+    const stored = await storedTimes(members);
+    const { latencies, lost } = allStoredLatencies(sent, stored, daemons);
     const crashed = members.filter((m) => m.process?.exitCode !== null).map((m) => m.name);
     if (failed.length || crashed.length) console.log(`seed ${seed}: ${failed.length} submissions failed (${failed.slice(0, 3).join('; ')}); daemons that exited: ${crashed.join(', ') || 'none'}`);
     if (process.env.SHOW_HOPS) for (const [hash, at] of [...sent].slice(0, 5)) console.log((stored.get(hash) ?? []).map((t) => t - at).sort((a, b) => a - b).join(' '));

@@ -5,6 +5,7 @@
  */
 import type { Vote } from '../protocol/attestation.ts';
 import type { ManifestEntry, ManifestVerdict } from '../protocol/manifest.ts';
+import type { CountedEvidence } from '../protocol/vsa.ts';
 import type { Verdict } from '../protocol/threshold.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
@@ -38,32 +39,8 @@ export async function answerQuery(store: AttestationStore, policy: TrustPolicy, 
   return { kind: 'verdicts', verdicts, openpgp: openpgp.votes, problems: [...problems, ...openpgp.problems] };
 }
 
-export type VerifyAnswer = ManifestVerdict & { problems: StoreProblem[] };
+export type VerifyAnswer = ManifestVerdict & { counted: CountedEvidence[]; problems: StoreProblem[] };
 
 export function answerVerify(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<VerifyAnswer> {
   return verifyManifest(store, policy, entries);
-}
-
-export interface StoreStatus {
-  envelopes: number;
-  identities: number;
-  verdicts: { trusted: number; pending: number; conflict: number };
-  /** Keys that signed two digests for one identity, by name. */
-  equivocating: string[];
-  conflicts: { image: string; platform: string; inputDigest: string; digests: { digest: string; signers: string[] }[] }[];
-}
-
-export async function answerStatus(store: AttestationStore, policy: TrustPolicy): Promise<StoreStatus> {
-  const { verdicts } = await verdictsFor(store, policy);
-  const count = (status: Verdict['status']) => verdicts.filter((v) => v.status === status).length;
-  return {
-    envelopes: await store.count(),
-    identities: verdicts.length,
-    verdicts: { trusted: count('trusted'), pending: count('pending'), conflict: count('conflict') },
-    equivocating: [...new Set(verdicts.flatMap((v) => v.equivocating.map((e) => keyName(policy, e.keyid))))].sort(),
-    conflicts: verdicts.filter((v) => v.status === 'conflict').map((v) => ({
-      ...v.identity,
-      digests: v.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(policy, k)) })),
-    })),
-  };
 }

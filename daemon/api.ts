@@ -17,12 +17,15 @@
  *                                   what changed; an invalid file is a 422 with its problems, and
  *                                   changes nothing
  *   GET  /metrics                   Prometheus text
+ *   GET  /, /page/*, /builds/<input digest>/log   the status page and its data (daemon/page/server.ts)
  *
  * Every route, /metrics included, answers only a request authenticated with the token the
  * daemon wrote at start (api-auth.ts, api-token.ts); anything else gets 401 and no data. A
  * scraper sends `Authorization: Bearer <contents of api.token>`. On a unix socket the 0700
  * directory already keeps other users out; the token is still required there, so a daemon of
- * another config on the same path is refused just as on TCP.
+ * another config on the same path is refused just as on TCP. On loopback TCP a browser comes in
+ * through the status page's gate instead (daemon/page/: a one-time login URL from
+ * `stagex-node open`, then a session cookie, Host and Origin checked).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { lstat, unlink } from 'node:fs/promises';
@@ -39,6 +42,7 @@ import { kindOf } from './regular-file.ts';
 import { checkRequest, NONCE_HEADER, PROOF_HEADER } from './api-auth.ts';
 import { requirePrivateDir } from './private-dir.ts';
 import { dirname } from 'node:path';
+import type { PageServer } from './page/server.ts';
 
 const querySchema = z.strictObject({
   image: imageNameSchema.optional(),
@@ -115,7 +119,7 @@ async function jsonBody(request: IncomingMessage, what: string): Promise<unknown
   }
 }
 
-async function route(handlers: ApiHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function route(handlers: ApiHandlers, request: IncomingMessage, response: ServerResponse, page: PageServer | undefined): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const send = (status: number, value: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
@@ -150,6 +154,7 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
       return;
     default:
+      if (page && await page.route(request, response)) return;
       throw new HttpError(404, 'NOT_FOUND', `no route ${key(request)}; see daemon/api.ts`);
   }
 }
@@ -167,15 +172,17 @@ export interface RunningApi {
  * Listens on `listen`: "127.0.0.1:7780" (loopback only) or an absolute unix socket path in a
  * 0700 directory of this user (INSECURE_DIR otherwise), and answers requests that carry `token`.
  */
-export async function startApi(listen: string, handlers: ApiHandlers, token: string): Promise<RunningApi> {
+export async function startApi(listen: string, handlers: ApiHandlers, token: string, page?: PageServer): Promise<RunningApi> {
   const server: Server = createServer((request, response) => {
-    const auth = checkRequest(token, { method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization, nonce: request.headers[NONCE_HEADER] });
+    // The status page (daemon/page/): a browser's request, with no Authorization, passes its own gate.
+    const browser = page?.takes(request) === true;
+    const auth = browser ? { ok: true } : checkRequest(token, { method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization, nonce: request.headers[NONCE_HEADER] });
     if (!auth.ok) {
       response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: `${key(request)}: expected this daemon's token (Authorization: Bearer <api.token>, or the CLI's Stagex-HMAC), got ${request.headers.authorization === undefined ? 'no Authorization header' : 'another'}` } }));
       return;
     }
     if (auth.proof) response.setHeader(PROOF_HEADER, auth.proof);
-    route(handlers, request, response).catch((error: unknown) => {
+    (browser ? page!.serveBrowser(request, response, () => route(handlers, request, response, page)) : route(handlers, request, response, page)).catch((error: unknown) => {
       // Only the request can be a client's fault (bad bytes, an unknown signer); a store or
       // node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
@@ -200,6 +207,7 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
     else server.listen(port, host, resolve);
   });
   const address = server.address();
+  if (page && typeof address !== 'string') page.listening(address!.port);
   return {
     address: typeof address === 'string' ? address : `${address!.address}:${address!.port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),

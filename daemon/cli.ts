@@ -5,6 +5,7 @@
  * something waits for quorum or for an offline signature),
  * 2 (verify: conflict), 3 an error (bad config, bad input, I/O), 64 bad usage.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StagexError } from '../protocol/errors.ts';
 import { EXIT, processIo, type CommandEnv, type Io } from './commands/env.ts';
@@ -32,6 +33,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   build: async () => (await import('./commands/build.ts')).registerBuild,
   statements: async () => (await import('./commands/statements.ts')).registerStatements,
   sources: async () => (await import('./commands/sources.ts')).registerSources,
+  open: async () => (await import('./commands/open.ts')).registerOpen,
+  doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
 };
 /** Commands registered by another command's module. */
 const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start', reload: 'start' };
@@ -46,6 +49,11 @@ function commandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** This package's version, from its package.json (installed beside daemon/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function buildProgram(env: CommandEnv, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('stagex-node')
     .description('Reproduce StageX packages, attest their digests, and decide trust at M of N signers')
@@ -53,6 +61,8 @@ export async function buildProgram(env: CommandEnv, argv: readonly string[] = []
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.io.out(s), writeErr: (s) => env.io.err(s) });
   const word = commandWord(argv);
+  // Only without a command: commander would otherwise take `attest --version <v>` as this option.
+  if (word === undefined) program.version(packageVersion(), '-V, --version', 'print the version');
   const name = word === undefined ? undefined : (REGISTERED_BY[word] ?? word);
   const load = name !== undefined && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : Object.values(COMMANDS);
   for (const register of await Promise.all(load.map((l) => l()))) register(program, env);

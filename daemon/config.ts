@@ -75,6 +75,8 @@ const signerSchema = z.strictObject({
 export type SignerConfig = z.output<typeof signerSchema>;
 
 export const configSchema = z.strictObject({
+  // Editors find config.schema.json through it; the loader ignores its value.
+  $schema: z.string().min(1).optional(),
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, dot, underscore or dash'),
   networkId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'expected 1-64 lowercase letters, digits or dashes'),
   signingKey: z.string().min(1).optional(),

@@ -12,7 +12,7 @@ export function createLog(node: string, minimum: Level = 'info', write: (line: s
 }
 
 /** Events name their outcome; failures and refusals are warnings without each caller saying so. */
-function levelOf(event: string): Level {
+export function levelOf(event: string): Level {
   if (/error|failed/.test(event)) return 'error';
   if (/rejected|dropped|conflict|equivocat/.test(event)) return 'warn';
   if (/ignored|dialled|round|envelope\.stored/.test(event)) return 'debug';

@@ -6,7 +6,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { GossipCounters } from './net/gossip.ts';
 import type { SyncCounters } from './net/sync.ts';
-import type { StoreStatus } from './answers.ts';
+import type { StoreStatus } from './status-board.ts';
 
 export interface MetricSources {
   gossip(): GossipCounters;
@@ -23,8 +23,9 @@ export function createMetrics(sources: MetricSources): Registry {
     new Gauge({ name, help, labelNames, registers: [registry], async collect() { await collect(this); } });
   gauge('stagex_gossip_messages_total', 'Gossip messages by validation result', ['result'], (g) => {
     const c = sources.gossip();
-    for (const result of ['accepted', 'rejected', 'ignored', 'published', 'stored'] as const) g.set({ result }, c[result]);
+    for (const result of ['accepted', 'rejected', 'ignored', 'unread', 'published', 'stored'] as const) g.set({ result }, c[result]);
   });
+  gauge('stagex_gossip_peers_banned_total', 'Peers disconnected and banned for going over their gossip budget or sending invalid messages', [], (g) => g.set(sources.gossip().peersBanned));
   gauge('stagex_sync_rounds_total', 'Sync rounds started', [], (g) => g.set(sources.sync().rounds));
   gauge('stagex_sync_bytes_total', 'Sync frame bytes', ['direction'], (g) => {
     g.set({ direction: 'in' }, sources.sync().bytesIn);

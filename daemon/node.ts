@@ -10,21 +10,24 @@ import { identityKey, readAttestation, type Attestation } from '../protocol/atte
 import { decide } from '../protocol/threshold.ts';
 import { keyName } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
-import { answerQuery, answerStatus, answerVerify } from './answers.ts';
+import { answerQuery, answerVerify } from './answers.ts';
 import { startApi, type RunningApi } from './api.ts';
 import { writeApiToken } from './api-token.ts';
 import type { NodeContext } from './context.ts';
 import type { Log } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { attestationTopic, Gossip } from './net/gossip.ts';
+import type { AttestationGossip } from './net/gossip.ts';
 import { HashIndex } from './net/hash-index.ts';
 import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
-import { Sync } from './net/sync.ts';
-import { Bans } from './net/bans.ts';
+import type { AttestationSync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
+import { StatusBoard } from './status-board.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
 import { createReloader, type ReloadSummary } from './reload.ts';
+import { Activity } from './page/activity.ts';
+import { pageGraph, pageVerdicts } from './page/data.ts';
+import { PageServer } from './page/server.ts';
 
 const BULK = 64;
 
@@ -33,8 +36,8 @@ export interface RunningNode {
   addresses: string[];
   api: RunningApi;
   store: AttestationStore;
-  gossip: Gossip;
-  sync: Sync;
+  gossip: AttestationGossip;
+  sync: AttestationSync;
   peer: RunningPeer;
   /** The builder, when the config assigns this reproducer images and `build` is not false. */
   builder?: RunningBuilder;
@@ -79,7 +82,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // context.policy, .trust, .keyring and .config's trust and bootstrap change on reload: read
   // them at each use; the rest of config is fixed until a restart.
   const { config } = context;
-  const { log } = options;
+  // The status page follows the daemon through its log (daemon/page/activity.ts).
+  const activity = new Activity();
+  const log = activity.tap(options.log);
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
   const store = await AttestationStore.open(config.store);
   started('store', () => store.close());
@@ -87,18 +92,19 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
     reportVerdicts(store, context, added, log);
+    activity.notify('store.added', { envelopes: added.length });
   });
   const pool = new VerifyPool(context.trust);
   started('verify pool', () => pool.close());
-  const bans = new Bans();
-  const peer = await startPeer({ privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, topic: attestationTopic(config.networkId), bans, log });
+  // Gossip and sync are libp2p services: they start and stop with the peer, sharing its ban list.
+  const peer = await startPeer({
+    privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log,
+    gossip: { networkId: config.networkId, policy: context.policy, store, log, has: (hash) => index.has(hash) },
+    sync: { networkId: config.networkId, policy: context.policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) },
+  });
   started('peer', () => peer.stop());
-  const gossip = new Gossip({ networkId: config.networkId, policy: context.policy, store, log, has: (hash) => index.has(hash) });
-  gossip.start(peer.node);
-  started('gossip', () => gossip.stop());
-  const sync = new Sync({ networkId: config.networkId, policy: context.policy, store, index, log, bans, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) });
-  started('sync', () => sync.stop());
-  await sync.start(peer.node);
+  const { gossip, sync } = peer.node.services;
+  if (!gossip || !sync) throw new Error('the libp2p node started without its gossip or sync service');
   const submit = async (bytes: Uint8Array) => {
     const attestation = readAttestation(bytes, context.policy, 'submitted envelope');
     const result = await store.put(attestation);
@@ -106,13 +112,14 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
     return { result, hash: attestation.hash };
   };
-  let cached: { at: number; value: ReturnType<typeof answerStatus> } | undefined;
-  const storeStatus = () => {
-    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: answerStatus(store, context.policy) };
-    return cached.value;
-  };
-  const reloader = createReloader(context, { peer, pool, gossip, sync }, log, () => {
-    cached = undefined;
+  // Verdict counts depend on the policy: a reload opens a new board under the new one.
+  let board = await StatusBoard.open(store, context.policy);
+  started('status board', async () => board.close());
+  const storeStatus = () => board.status(index.size);
+  const reloader = createReloader(context, { peer, pool, gossip, sync }, log, async () => {
+    const previous = board;
+    board = await StatusBoard.open(store, context.policy);
+    previous.close();
   });
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
   const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus, reloads: () => reloader.counts });
@@ -122,6 +129,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // this config; removed after the API closes (services stop in reverse).
   const token = await writeApiToken(config.dir);
   started('api token', () => token.remove());
+  const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, context.policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
   const api = await startApi(config.api.listen, {
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
     status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
@@ -133,8 +141,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     envelopes: () => storedEnvelopes(store),
     reload: () => reloader.reload(),
     metrics,
-  }, token.token);
+  }, token.token, page);
   started('api', () => api.close());
+  started('status page', async () => page.close());
   log('node.started', { peerId, addresses, api: api.address, envelopes: index.size });
   const assigned = config.builder.assign === 'auto' || config.builder.assign.length > 0;
   const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;

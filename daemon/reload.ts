@@ -36,8 +36,8 @@ export interface Reloader {
   readonly counts: { applied: number; failed: number };
 }
 
-/** `applied` runs after each reload that changed the context (e.g. to drop cached answers). */
-export function createReloader(context: NodeContext, services: Reloadable, log: Log, applied: () => void): Reloader {
+/** `applied` runs after each reload that changed the context (e.g. to recount verdicts), before it is reported. */
+export function createReloader(context: NodeContext, services: Reloadable, log: Log, applied: () => Promise<void> | void): Reloader {
   const counts = { applied: 0, failed: 0 };
   const file = context.config.file;
   let queue: Promise<unknown> = Promise.resolve();
@@ -59,7 +59,7 @@ export function createReloader(context: NodeContext, services: Reloadable, log: 
     services.gossip.setPolicy(policy);
     // Envelopes of a newly trusted key were refused when they came: sync fetches them now.
     void services.sync.setPolicy(policy);
-    applied();
+    await applied();
     counts.applied += 1;
     const summary: ReloadSummary = { changed: plan.changed, trust: plan.trust, bootstrap: plan.bootstrap, needsRestart: plan.needsRestart, threshold: policy.threshold, signers: policy.signers.size };
     if (plan.needsRestart.length > 0) log('config.needs_restart', { file, fields: plan.needsRestart, kept: 'the running values, until the daemon restarts' }, 'warn');

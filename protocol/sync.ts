@@ -1,14 +1,18 @@
 /**
  * The sync protocol's pure parts (DESIGN section 6): buckets of envelope hashes for set
- * reconciliation, and the binary frames peers exchange. Every decoder checks lengths and
- * throws BAD_FRAME; a peer that sends one is disconnected.
+ * reconciliation, and the frames peers exchange, described in protocol/sync.proto (for
+ * reproducers in other languages) and coded by protons (protocol/pb/sync.js, regenerated with
+ * `npm run proto`). decodeFrame is the single way in: it checks every size and count and throws
+ * BAD_FRAME; a peer that sends one is disconnected.
  *
  * Reconciliation: envelope hashes fall into 256 buckets by their first byte. A bucket's
  * summary is its count and the XOR of its hashes, so adding a hash updates it in O(1). Peers
  * compare the 256 summaries, exchange the id lists of buckets that differ, and fetch only
  * the envelopes they lack, in batched frames.
  */
+import { MAX_ENVELOPE_BYTES } from './dsse.ts';
 import { ProtocolError } from './errors.ts';
+import { SyncFrame } from './pb/sync.js';
 
 export const BUCKETS = 256;
 export const HASH_BYTES = 32;
@@ -18,12 +22,22 @@ export const HASH_BYTES = 32;
  * (it would only delay that envelope to gossip). Received envelopes are checked against the id.
  */
 export const ID_BYTES = 8;
-const SUMMARY_ENTRY = 4 + HASH_BYTES;
 /** Largest frame either side reads or writes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
-/** Hashes one envelope request may name. */
+/** Hashes one envelope request may name, and so envelopes one envelopes frame may carry. */
 export const MAX_REQUEST_HASHES = 2048;
+/** Longest refusal message. */
+export const MAX_ERROR_CHARS = 1024;
+/**
+ * Protobuf framing around a frame's payload: the frame's field tag and length (1 + 3 bytes for
+ * a length under 2 MiB), and the same again per entry (an id list, or each envelope).
+ */
+export const FRAME_OVERHEAD = 4;
+export const ENTRY_OVERHEAD = 4;
+/** Ids that fit in one hash list frame. */
+export const MAX_IDS_PER_FRAME = Math.floor((MAX_FRAME_BYTES - FRAME_OVERHEAD - ENTRY_OVERHEAD) / ID_BYTES);
 
+/** Frame kinds, one per SyncFrame field (the numbers are this module's, not the wire's). */
 export const FrameType = {
   end: 0,
   summaryRequest: 1,
@@ -32,6 +46,7 @@ export const FrameType = {
   hashes: 4,
   envelopesRequest: 5,
   envelopes: 6,
+  error: 7,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -42,7 +57,8 @@ export type Frame =
   | { type: typeof FrameType.hashesRequest; buckets: number[] }
   | { type: typeof FrameType.hashes; ids: Uint8Array[] }
   | { type: typeof FrameType.envelopesRequest; ids: Uint8Array[] }
-  | { type: typeof FrameType.envelopes; envelopes: Uint8Array[] };
+  | { type: typeof FrameType.envelopes; envelopes: Uint8Array[] }
+  | { type: typeof FrameType.error; message: string };
 
 /** Count and XOR of the hashes in each of the 256 buckets. */
 export class BucketSummary {
@@ -80,97 +96,92 @@ function bad(message: string): never {
   throw new ProtocolError('BAD_FRAME', `sync frame: ${message}`);
 }
 
-function idList(body: Uint8Array, max: number, what: string): Uint8Array[] {
-  if (body.length % ID_BYTES !== 0) bad(`${what}: expected a multiple of ${ID_BYTES} bytes, got ${body.length}`);
-  const count = body.length / ID_BYTES;
-  if (count > max) bad(`${what}: expected at most ${max} ids, got ${count}`);
-  return Array.from({ length: count }, (_, i) => body.subarray(i * ID_BYTES, (i + 1) * ID_BYTES));
+function idList(bytes: Uint8Array, min: number, max: number, what: string): Uint8Array[] {
+  if (bytes.length % ID_BYTES !== 0) bad(`${what}: expected a multiple of ${ID_BYTES} bytes, got ${bytes.length}`);
+  const count = bytes.length / ID_BYTES;
+  if (count < min || count > max) bad(`${what}: expected ${min} to ${max} ids, got ${count}`);
+  return Array.from({ length: count }, (_, i) => bytes.subarray(i * ID_BYTES, (i + 1) * ID_BYTES));
+}
+
+function concat(ids: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(ids.length * ID_BYTES);
+  ids.forEach((id, i) => out.set(id.subarray(0, ID_BYTES), i * ID_BYTES));
+  return out;
 }
 
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.type) {
     case FrameType.end:
+      return SyncFrame.encode({ end: {} });
     case FrameType.summaryRequest:
-      return Uint8Array.of(frame.type);
-    case FrameType.summary: {
-      const out = new Uint8Array(1 + BUCKETS * SUMMARY_ENTRY);
-      const view = new DataView(out.buffer);
-      out[0] = frame.type;
-      for (let b = 0; b < BUCKETS; b++) {
-        view.setUint32(1 + b * SUMMARY_ENTRY, frame.summary.counts[b]!);
-        out.set(frame.summary.xors.subarray(b * HASH_BYTES, (b + 1) * HASH_BYTES), 1 + b * SUMMARY_ENTRY + 4);
-      }
-      return out;
-    }
+      return SyncFrame.encode({ summaryRequest: {} });
+    case FrameType.summary:
+      return SyncFrame.encode({ summary: { counts: [...frame.summary.counts], xors: frame.summary.xors } });
     case FrameType.hashesRequest:
-      return Uint8Array.of(frame.type, ...frame.buckets);
+      return SyncFrame.encode({ hashesRequest: { buckets: Uint8Array.from(frame.buckets) } });
     case FrameType.hashes:
-    case FrameType.envelopesRequest: {
-      const out = new Uint8Array(1 + frame.ids.length * ID_BYTES);
-      out[0] = frame.type;
-      frame.ids.forEach((id, i) => out.set(id, 1 + i * ID_BYTES));
-      return out;
-    }
-    case FrameType.envelopes: {
-      const size = frame.envelopes.reduce((n, e) => n + 4 + e.length, 1);
-      const out = new Uint8Array(size);
-      const view = new DataView(out.buffer);
-      out[0] = frame.type;
-      let at = 1;
-      for (const envelope of frame.envelopes) {
-        view.setUint32(at, envelope.length);
-        out.set(envelope, at + 4);
-        at += 4 + envelope.length;
-      }
-      return out;
-    }
+      return SyncFrame.encode({ hashes: { ids: concat(frame.ids) } });
+    case FrameType.envelopesRequest:
+      return SyncFrame.encode({ envelopesRequest: { ids: concat(frame.ids) } });
+    case FrameType.envelopes:
+      return SyncFrame.encode({ envelopes: { envelopes: frame.envelopes as Uint8Array<ArrayBuffer>[] } });
+    case FrameType.error:
+      return SyncFrame.encode({ error: { message: frame.message.slice(0, MAX_ERROR_CHARS) } });
   }
+}
+
+/** The one SyncFrame field set, or BAD_FRAME. */
+function only(decoded: SyncFrame): keyof SyncFrame {
+  const set = (Object.keys(decoded) as (keyof SyncFrame)[]).filter((key) => decoded[key] !== undefined);
+  if (set.length !== 1) bad(`expected exactly one frame field, got ${set.length === 0 ? 'none' : set.join(', ')}`);
+  return set[0]!;
 }
 
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length === 0) bad('empty frame');
   if (bytes.length > MAX_FRAME_BYTES) bad(`expected at most ${MAX_FRAME_BYTES} bytes, got ${bytes.length}`);
-  const type = bytes[0];
-  const body = bytes.subarray(1);
-  switch (type) {
-    case FrameType.end:
-    case FrameType.summaryRequest:
-      if (body.length !== 0) bad(`type ${type}: expected no body, got ${body.length} bytes`);
-      return { type };
-    case FrameType.summary: {
-      if (body.length !== BUCKETS * SUMMARY_ENTRY) bad(`summary: expected ${BUCKETS * SUMMARY_ENTRY} bytes, got ${body.length}`);
+  let decoded: SyncFrame;
+  try {
+    decoded = SyncFrame.decode(bytes, { limits: { summary: { counts: BUCKETS }, envelopes: { envelopes: MAX_REQUEST_HASHES } } });
+  } catch (error) {
+    return bad(`not a SyncFrame (${(error as Error).message})`);
+  }
+  switch (only(decoded)) {
+    case 'end':
+      return { type: FrameType.end };
+    case 'summaryRequest':
+      return { type: FrameType.summaryRequest };
+    case 'summary': {
+      const { counts, xors } = decoded.summary!;
+      if (counts.length !== BUCKETS) bad(`summary: expected ${BUCKETS} counts, got ${counts.length}`);
+      if (xors.length !== BUCKETS * HASH_BYTES) bad(`summary: expected ${BUCKETS * HASH_BYTES} bytes of XORs, got ${xors.length}`);
       const summary = new BucketSummary();
-      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      for (let b = 0; b < BUCKETS; b++) {
-        summary.counts[b] = view.getUint32(b * SUMMARY_ENTRY);
-        summary.xors.set(body.subarray(b * SUMMARY_ENTRY + 4, (b + 1) * SUMMARY_ENTRY), b * HASH_BYTES);
-      }
-      return { type, summary };
+      summary.counts.set(counts);
+      summary.xors.set(xors);
+      return { type: FrameType.summary, summary };
     }
-    case FrameType.hashesRequest: {
-      const buckets = [...body];
+    case 'hashesRequest': {
+      const buckets = [...decoded.hashesRequest!.buckets];
       if (buckets.length === 0 || new Set(buckets).size !== buckets.length) bad('hashes request: expected distinct bucket numbers');
-      return { type, buckets };
+      return { type: FrameType.hashesRequest, buckets };
     }
-    case FrameType.hashes:
-      return { type, ids: idList(body, MAX_FRAME_BYTES / ID_BYTES, 'hashes') };
-    case FrameType.envelopesRequest:
-      return { type, ids: idList(body, MAX_REQUEST_HASHES, 'envelopes request') };
-    case FrameType.envelopes: {
-      const envelopes: Uint8Array[] = [];
-      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      let at = 0;
-      while (at < body.length) {
-        if (at + 4 > body.length) bad('envelopes: truncated length');
-        const length = view.getUint32(at);
-        if (length === 0 || at + 4 + length > body.length) bad(`envelopes: entry of ${length} bytes overruns the frame`);
-        envelopes.push(body.subarray(at + 4, at + 4 + length));
-        at += 4 + length;
+    case 'hashes':
+      return { type: FrameType.hashes, ids: idList(decoded.hashes!.ids, 1, MAX_IDS_PER_FRAME, 'hashes') };
+    case 'envelopesRequest':
+      return { type: FrameType.envelopesRequest, ids: idList(decoded.envelopesRequest!.ids, 1, MAX_REQUEST_HASHES, 'envelopes request') };
+    case 'envelopes': {
+      const { envelopes } = decoded.envelopes!;
+      if (envelopes.length === 0) bad('envelopes: expected at least one envelope');
+      for (const envelope of envelopes) {
+        if (envelope.length === 0 || envelope.length > MAX_ENVELOPE_BYTES) bad(`envelopes: expected envelopes of 1 to ${MAX_ENVELOPE_BYTES} bytes, got ${envelope.length}`);
       }
-      return { type, envelopes };
+      return { type: FrameType.envelopes, envelopes };
     }
-    default:
-      return bad(`unknown frame type ${type}`);
+    case 'error': {
+      const { message } = decoded.error!;
+      if (message.length > MAX_ERROR_CHARS) bad(`error: expected at most ${MAX_ERROR_CHARS} characters, got ${message.length}`);
+      return { type: FrameType.error, message };
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { decide, type Verdict } from '../protocol/threshold.ts';
 import { decideManifest, type ManifestEntry, type ManifestVerdict } from '../protocol/manifest.ts';
+import { countedEvidence, type CountedEvidence } from '../protocol/vsa.ts';
 import type { TrustPolicy } from '../protocol/trust.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { identityKey, type Vote } from '../protocol/attestation.ts';
@@ -23,21 +24,24 @@ export async function verdictsFor(store: AttestationStore, policy: TrustPolicy, 
 
 /**
  * Decides a manifest: one range read over its images' tallies and one over their StageX OpenPGP
- * votes, then the pure rule (protocol/manifest.ts).
+ * votes, then the pure rule (protocol/manifest.ts). `counted` lists, per entry, the envelopes and
+ * StageX signatures that vouched for its digest (the evidence a VSA cites).
  */
-export async function verifyManifest(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<ManifestVerdict & { problems: StoreProblem[] }> {
+export async function verifyManifest(store: AttestationStore, policy: TrustPolicy, entries: readonly ManifestEntry[]): Promise<ManifestVerdict & { counted: CountedEvidence[]; problems: StoreProblem[] }> {
   const images = entries.map((e) => e.image);
   const { votes, problems } = await store.votesForImages(images);
   const openpgp = await store.openpgpVotes(images);
-  const byImage = new Map<string, { verdicts: Verdict[]; openpgp: OpenpgpVote[] }>();
+  const byImage = new Map<string, { verdicts: Verdict[]; openpgp: OpenpgpVote[]; votes: Vote[] }>();
   const of = (image: string) => {
     let evidence = byImage.get(image);
-    if (!evidence) byImage.set(image, (evidence = { verdicts: [], openpgp: [] }));
+    if (!evidence) byImage.set(image, (evidence = { verdicts: [], openpgp: [], votes: [] }));
     return evidence;
   };
   for (const verdict of decide(votes, policy)) of(verdict.identity.image).verdicts.push(verdict);
   for (const vote of openpgp.votes) of(vote.image).openpgp.push(vote);
-  return { ...decideManifest(entries, of, policy), problems: [...problems, ...openpgp.problems] };
+  for (const vote of votes) of(vote.image).votes.push(vote);
+  const counted = entries.map((entry) => countedEvidence(entry, of(entry.image).votes, of(entry.image).openpgp, policy));
+  return { ...decideManifest(entries, of, policy), counted, problems: [...problems, ...openpgp.problems] };
 }
 
 /**

@@ -34,6 +34,15 @@ export interface OpenpgpVoteResult {
   problems: StoreProblem[];
 }
 
+/** One identity's tally before and after a write (`before` undefined: the identity is new). */
+export interface TallyChange {
+  identity: string;
+  before?: string;
+  after: string;
+}
+
+export type TallyListener = (changes: readonly TallyChange[]) => void;
+
 /** What a write did with one attestation: stored it, had it, or refused it by the per-key cap. */
 export type PutResult = 'added' | 'present' | CapRefusal;
 
@@ -47,6 +56,7 @@ export class AttestationStore {
   readonly #key;
   readonly #pgp;
   readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
+  readonly #tallyListeners = new Set<TallyListener>();
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -140,10 +150,13 @@ export class AttestationStore {
       linesByIdentity.set(identity, [...(linesByIdentity.get(identity) ?? []), tallyLine(vote)]);
     }
     const batch = this.#db.batch();
+    const changes: TallyChange[] = [];
     identities.forEach((identity, i) => {
       const lines = linesByIdentity.get(identity);
       const next = lines && appendTally(tallies[i], lines);
-      if (next !== undefined) batch.put(identity, next, { sublevel: this.#tally });
+      if (next === undefined) return;
+      batch.put(identity, next, { sublevel: this.#tally });
+      changes.push(tallies[i] === undefined ? { identity, after: next } : { identity, before: tallies[i], after: next });
     });
     for (const attestation of fresh.values()) {
       batch.put(attestation.hash, attestation.bytes, { sublevel: this.#env });
@@ -154,6 +167,7 @@ export class AttestationStore {
     await batch.write();
     const added = [...fresh.values()];
     for (const listener of this.#listeners) listener(added);
+    for (const listener of this.#tallyListeners) listener(changes);
     return results;
   }
 
@@ -270,10 +284,34 @@ export class AttestationStore {
     return n;
   }
 
+  /**
+   * Every tally as of one moment, and every change after it: between two writes, `listener` is
+   * registered and a snapshot iterator over the tallies is opened, so each write is seen exactly
+   * once, in the snapshot or by the listener (called in write order, synchronously after each
+   * write). Returns the snapshot's batches and a function that stops the listener.
+   */
+  followTallies(listener: TallyListener): Promise<{ snapshot: AsyncGenerator<[string, string][]>; stop: () => void }> {
+    const run = this.#writing.then(() => {
+      this.#open();
+      this.#tallyListeners.add(listener);
+      const snapshot = this.#drain<string>(this.#tally.iterator({}));
+      return { snapshot, stop: () => void this.#tallyListeners.delete(listener) };
+    });
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  #open(): void {
+    if (this.#db.status !== 'open') throw new StoreError('STORE_CLOSED', `store ${this.path}: read after close`);
+  }
+
   /** A range read in batches (nextv): one await per thousand entries, not per entry. */
   async *#batches<V>(sub: Ranged, range: Range, values = true): AsyncGenerator<[string, V][]> {
-    if (this.#db.status !== 'open') throw new StoreError('STORE_CLOSED', `store ${this.path}: read after close`);
-    const iterator = sub.iterator({ ...range, values });
+    this.#open();
+    yield* this.#drain<V>(sub.iterator({ ...range, values }));
+  }
+
+  async *#drain<V>(iterator: ReturnType<Ranged['iterator']>): AsyncGenerator<[string, V][]> {
     try {
       for (;;) {
         const batch = await iterator.nextv(READ_BATCH);

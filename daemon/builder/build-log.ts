@@ -1,7 +1,8 @@
 /**
  * A build's whole log on disk, `<outputs>/<inputDigest>/build.log`, beside what it made: the
  * error keeps only the last lines, the file keeps the rest for whoever has to read why. Capped,
- * so a build that prints without end cannot fill the disk: past the cap one line says so.
+ * so a build that prints without end cannot fill the disk: past the cap one line, starting with
+ * TRUNCATED_MARKER, says so (the status page serves the file as it is: daemon/page/server.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -9,6 +10,13 @@ import type { BuildEvent } from './build-progress.ts';
 
 /** The most bytes of one build's log kept on disk (64 MiB). */
 export const BUILD_LOG_MAX_BYTES = 64 * 1024 * 1024;
+
+/** How the line that ends a capped log begins. */
+export const TRUNCATED_MARKER = '----- TRUNCATED';
+
+export function truncatedMarker(maxBytes: number): string {
+  return `${TRUNCATED_MARKER}: this log was cut at ${maxBytes} bytes; the build printed more -----\n`;
+}
 
 export interface BuildLog {
   /** Appends one event as a line. */
@@ -31,7 +39,7 @@ export function openBuildLog(path: string, maxBytes = BUILD_LOG_MAX_BYTES): Buil
       const bytes = Buffer.byteLength(line);
       if (written + bytes > maxBytes) {
         truncated = true;
-        file.write(`[log truncated: expected at most ${maxBytes} bytes, got more]\n`);
+        file.write(truncatedMarker(maxBytes));
         return;
       }
       written += bytes;

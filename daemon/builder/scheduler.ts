@@ -138,6 +138,7 @@ async function build(run: RunPlan, step: BuildStep, done: ReadonlyMap<string, St
     onSource: (event) => log(`source.${event.kind}`, { ...fields, ...event }, event.kind === 'cached' ? 'debug' : event.kind === 'fetched' ? 'info' : 'warn'),
     onProgress: (event) => {
       if (event.kind === 'step' && event.completed) log('build.step', { ...fields, step: event.name, cached: event.cached, ...(event.error ? { error: event.error } : {}) }, 'debug');
+      else if (event.kind === 'step') log('build.step_started', { ...fields, step: event.name }, 'debug');
       else if (event.kind === 'log') log('build.output', { ...fields, step: event.step, line: event.line }, 'debug');
       else if (event.kind === 'warning') log('build.warning', { ...fields, step: event.step, message: event.message }, 'warn');
     },

@@ -39,6 +39,8 @@ export function startBuilder(init: BuilderInit): RunningBuilder {
     const prepared = await planRun(context, init.requested);
     const { engine, engineInfo } = await checkedEngine(context.config);
     const attestor = createAttestor({ context, tree: prepared.tree, submit: init.submit, query: (params) => answerQuery(store, context.policy, params), machine: await machineFacts(engineInfo) });
+    // The queue, for the status page (daemon/page/activity.ts); debug: one line of every step.
+    log('builder.plan', { steps: prepared.plan.steps.map((s) => ({ image: s.image, platform: s.platform, inputDigest: s.inputDigest })) }, 'debug');
     log('builder.started', { steps: prepared.plan.steps.length, leftOut: prepared.plan.leftOut.length, engine: `${engineInfo.name} ${engineInfo.version}`, pins: prepared.pinsFile ?? null });
     for (;;) {
       const arrived = new Promise<void>((resolve) => (wake = resolve));

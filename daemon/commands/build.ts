@@ -18,10 +18,13 @@ import { short, table } from '../format.ts';
 import type { Submit } from '../ingest.ts';
 import { storeSubmit } from '../ingest.ts';
 import type { Log } from '../log.ts';
-import { configPath } from './args.ts';
+import { onBuildEvent, progressLine, startProgress } from '../build-progress-line.ts';
+import { configPath, imageArg } from './args.ts';
+import { DaemonError } from '../errors.ts';
 
 interface BuildOptions {
   tree?: string;
+  follow?: string;
   verbose?: boolean;
   json?: boolean;
 }
@@ -34,8 +37,13 @@ export function registerBuild(program: Command, env: CommandEnv): void {
     .option('--tree <dir>', 'the tree (default: the config\'s builder.tree)')
     .option('--verbose', 'also print every line of build output')
     .option('--json', 'print the outcome per image as JSON')
+    .option('--follow <image>', 'build nothing: stream the running daemon\'s build of this image (its log, then its outcome)')
     .action(async (images: string[], options: BuildOptions, command: Command) => {
       const context = await loadContext(configPath(command));
+      if (options.follow !== undefined) {
+        if (images.length > 0) throw new DaemonError('USAGE', 'build --follow <image>: expected no other image names, it follows one build of the daemon');
+        return (await import('./follow.ts')).followBuild(env, context, imageArg(options.follow, '--follow'));
+      }
       const prepared = await planRun(context, images, options.tree);
       for (const left of prepared.plan.leftOut) env.io.err(`not built here: ${left.image} (${left.platform}): ${left.reason}`);
       if (prepared.plan.steps.length === 0) {
@@ -44,7 +52,7 @@ export function registerBuild(program: Command, env: CommandEnv): void {
       }
       const { engine, engineInfo } = await checkedEngine(context.config);
       const machine = await machineFacts(engineInfo);
-      const log = terminalLog(env, options.verbose === true);
+      const log = withProgress(env, terminalLog(env, options.verbose === true), prepared.plan.steps.length);
       const api = await localApi(context.config);
       const run = async (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => {
         const attestor = createAttestor({ context, tree: prepared.tree, submit, query, machine });
@@ -79,6 +87,27 @@ function report(env: CommandEnv, result: RunResult, unsigned: readonly WaitingSt
   const statuses = new Set(rows.map((r) => r.status));
   if (statuses.has('failed') || statuses.has('blocked')) env.setExit(EXIT.error);
   else if (statuses.has('waiting') || unsigned.length > 0) env.setExit(EXIT.pending);
+}
+
+/**
+ * On a terminal, also a live status line (images n of N, the current image and step, elapsed,
+ * an estimate), redrawn every second and at each event; elsewhere the plain lines only.
+ */
+function withProgress(env: CommandEnv, log: Log, total: number): Log {
+  const status = env.io.status?.bind(env.io);
+  if (!status) return log;
+  const state = startProgress(total, Date.now());
+  const draw = () => status(progressLine(state, Date.now()));
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  return (event, fields = {}, level) => {
+    onBuildEvent(state, event, fields, Date.now());
+    if (event !== 'build.step' && event !== 'build.step_started') log(event, fields, level);
+    if (state.done >= total) {
+      clearInterval(timer);
+      status('');
+    } else draw();
+  };
 }
 
 /** Progress for people: one line per event on stderr; build output lines only when verbose. */

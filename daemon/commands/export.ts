@@ -1,8 +1,12 @@
 /**
  * `stagex-node export`: stored envelopes as files, and StageX digests files of what is trusted.
  * With a daemon running, through its local API (it holds the store); else from the store.
+ * `--bundle` also writes `attestations.intoto.jsonl`: the in-toto bundle format (one DSSE
+ * envelope per line, as SLSA's `.intoto.jsonl` files), which any in-toto/DSSE verifier reads.
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
@@ -14,20 +18,27 @@ import type { Verdict } from '../../protocol/threshold.ts';
 import { configPath } from './args.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
+export const BUNDLE_FILE = 'attestations.intoto.jsonl';
+
+/** One envelope as a bundle line: stored envelopes are canonical compact JSON, with no newline. */
+const bundleLine = (bytes: Uint8Array): Buffer => Buffer.concat([bytes, Buffer.from('\n')]);
 
 export function registerExport(program: Command, env: CommandEnv): void {
   program
     .command('export')
     .description('write every stored envelope to <dir>/envelopes/<hash>.json and trusted digests to <dir>/digests/<stage>.txt')
     .argument('<dir>', 'output directory')
+    .option('--bundle', `also write every envelope to <dir>/${BUNDLE_FILE} (in-toto bundle: one DSSE envelope per line)`)
     .option('--json', 'print JSON')
-    .action(async (dir: string, options: { json?: boolean }, command: Command) => {
+    .action(async (dir: string, options: { json?: boolean; bundle?: boolean }, command: Command) => {
       const context = await loadContext(configPath(command));
       const api = await localApi(context.config);
       await mkdir(join(dir, 'envelopes'), { recursive: true });
+      const bundle = options.bundle ? createWriteStream(join(dir, BUNDLE_FILE)) : undefined;
       let envelopes = 0;
       const write = async (hash: string, bytes: Uint8Array) => {
         await writeFile(join(dir, 'envelopes', `${hash}.json`), bytes);
+        if (bundle && !bundle.write(bundleLine(bytes))) await new Promise<void>((resolve) => bundle.once('drain', () => resolve()));
         envelopes += 1;
       };
       let verdicts: Verdict[];
@@ -48,6 +59,10 @@ export function registerExport(program: Command, env: CommandEnv): void {
           return (await verdictsFor(store, context.policy)).verdicts;
         });
       }
+      if (bundle) {
+        bundle.end();
+        await finished(bundle);
+      }
       const trusted = trustedDigests(verdicts);
       const byStage = new Map<string, string[]>();
       for (const [image, digest] of [...trusted].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -56,7 +71,7 @@ export function registerExport(program: Command, env: CommandEnv): void {
       }
       await mkdir(join(dir, 'digests'), { recursive: true });
       for (const [stage, lines] of byStage) await writeFile(join(dir, 'digests', `${stage}.txt`), lines.join('\n') + '\n');
-      const summary = { envelopes, trusted: trusted.size };
-      env.io.out(options.json ? JSON.stringify(summary) : `exported ${summary.envelopes} envelopes and ${summary.trusted} trusted digests to ${dir}`);
+      const summary = { envelopes, trusted: trusted.size, ...(bundle ? { bundle: join(dir, BUNDLE_FILE) } : {}) };
+      env.io.out(options.json ? JSON.stringify(summary) : `exported ${summary.envelopes} envelopes${bundle ? ` (also as ${BUNDLE_FILE})` : ''} and ${summary.trusted} trusted digests to ${dir}`);
     });
 }

@@ -1,5 +1,6 @@
 /** `stagex-node init`: a signing key and a config in a directory (DESIGN section 8). */
 import { mkdir, writeFile, access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toHex } from '../../protocol/encoding.ts';
 import { DaemonError } from '../errors.ts';
@@ -9,6 +10,8 @@ import { loadOrCreateIdentity } from '../net/identity.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
+import { collect } from './args.ts';
+import { parsePeerAddress } from '../net/peer-address.ts';
 
 export const CONFIG_NAME = 'config.json';
 export const KEY_NAME = 'signing-key.pem';
@@ -22,8 +25,25 @@ export interface InitResult {
   peerId: string;
 }
 
-/** Creates `dir` with a 0600 key and a config trusting only that key (threshold 1). */
-export async function init(dir: string, name: string, networkId: string): Promise<InitResult> {
+/** The longest name a config allows (config.ts `name`, and a trusted signer's name). */
+const MAX_NAME = 64;
+
+/**
+ * A reproducer name from a host name: the characters names allow (letters, digits, dot,
+ * underscore, dash) kept, every run of others made one dash, at most 64; `stagex-node` when
+ * nothing is left.
+ */
+export function nameFromHost(host: string): string {
+  const name = host.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, MAX_NAME).replace(/[-.]+$/, '');
+  return name === '' ? 'stagex-node' : name;
+}
+
+/**
+ * Creates `dir` with a 0600 key and a config trusting only that key (threshold 1), dialling
+ * `bootstrap` (peer addresses, checked by parsePeerAddress) at start.
+ */
+export async function init(dir: string, name: string, networkId: string, bootstrap: readonly string[] = []): Promise<InitResult> {
+  for (const address of bootstrap) parsePeerAddress(address, '--join');
   const root = resolve(dir);
   const configPath = join(root, CONFIG_NAME);
   if (await exists(configPath)) throw new DaemonError('EXISTS', `${configPath} already exists; refusing to overwrite it`);
@@ -37,7 +57,7 @@ export async function init(dir: string, name: string, networkId: string): Promis
   await mkdir(root, { recursive: true, mode: 0o700 });
   const signer = await createSigningKey(join(root, KEY_NAME));
   const publicKey = toHex(signer.publicKey);
-  const config: ConfigFile = { ...draft, trust: { threshold: 1, keys: [{ name, publicKey }], revoked: [] }, store: 'store', network: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], identityKey: IDENTITY_NAME } };
+  const config: ConfigFile = { ...draft, trust: { threshold: 1, keys: [{ name, publicKey }], revoked: [] }, store: 'store', network: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [...bootstrap], identityKey: IDENTITY_NAME } };
   const identity = await loadOrCreateIdentity(join(root, IDENTITY_NAME));
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
   return { config: configPath, keyid: signer.keyid, publicKey, peerId: peerIdFromPrivateKey(identity).toString() };
@@ -52,11 +72,12 @@ export function registerInit(program: Command, env: CommandEnv): void {
     .command('init')
     .description('create a signing key (mode 0600) and a config in a directory')
     .argument('[dir]', 'directory to create', '.')
-    .requiredOption('--name <name>', 'this reproducer\'s name (shown to other nodes)')
+    .option('--name <name>', 'this reproducer\'s name (shown to other nodes)', nameFromHost(hostname()))
     .option('--network-id <id>', 'network id shared by all peers', 'stagex')
+    .option('--join <multiaddr>', 'a peer of the network to join, /ip4/<host>/tcp/<port>/p2p/<peer id>: dialled at start (network.bootstrap); repeatable', collect, [])
     .option('--json', 'print JSON')
-    .action(async (dir: string, options: { name: string; networkId: string; json?: boolean }) => {
-      const result = await init(dir, options.name, options.networkId);
+    .action(async (dir: string, options: { name: string; networkId: string; join: string[]; json?: boolean }) => {
+      const result = await init(dir, options.name, options.networkId, options.join);
       env.io.out(options.json ? JSON.stringify(result) : `created ${result.config}\nkeyid      ${result.keyid}\npublic key ${result.publicKey}\npeer id    ${result.peerId}`);
     });
 }

@@ -2,12 +2,17 @@
  * `stagex-node verify`: is this image digest, or this release manifest, trustworthy, and who
  * says so? Exit 0 trusted, 1 pending or unknown, 2 conflict (DESIGN section 8).
  */
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
 import { ask } from '../client.ts';
-import { answerVerify } from '../answers.ts';
+import { answerVerify, type VerifyAnswer } from '../answers.ts';
+import { signAttestation } from '../attest.ts';
+import type { NodeContext } from '../context.ts';
+import { onlineSigner } from '../signer/load.ts';
+import { vsaStatement } from '../../protocol/vsa.ts';
 import type { ManifestEntry, ManifestVerdict, EntryVerdict } from '../../protocol/manifest.ts';
 import { readManifest } from '../manifest-files.ts';
 import { configPath, digestArg, imageArg } from './args.ts';
@@ -57,6 +62,23 @@ function vouchedBy(entry: EntryVerdict): string {
   return entry.vouchers.map((v) => `${v.signer} (${v.via.join('+')})`).join(', ') || '-';
 }
 
+/** Signs a SLSA Verification Summary of `verdict` with this node's key and writes it to `file`. */
+async function writeVsa(context: NodeContext, verdict: VerifyAnswer, resourceUri: string, file: string): Promise<string> {
+  const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const statement = vsaStatement(verdict, verdict.counted, {
+    verifierId: `stagex-node:${context.config.name}`,
+    version,
+    timeVerified: new Date().toISOString(),
+    resourceUri,
+    policyDigest: createHash('sha256').update(JSON.stringify(context.config.trust)).digest('hex'),
+    threshold: context.policy.threshold,
+    signers: context.policy.signers.size,
+  });
+  const bytes = await signAttestation(onlineSigner(context.signer, 'verify --vsa'), new Uint8Array(Buffer.from(JSON.stringify(statement))));
+  await writeFile(file, bytes);
+  return file;
+}
+
 export function registerVerify(program: Command, env: CommandEnv): void {
   program
     .command('verify')
@@ -66,19 +88,22 @@ export function registerVerify(program: Command, env: CommandEnv): void {
     .option('--as <stage-name>', 'with --image: the StageX image it claims to be (default: from the reference, stagex/<stage-name>)')
     .option('--json', 'print JSON')
     .option('--all', 'list every entry, not only those that do not hold')
-    .action(async (target: string | undefined, options: { image?: string; as?: string; json?: boolean; all?: boolean }, command: Command) => {
+    .option('--vsa <file>', 'also write a SLSA Verification Summary Attestation of the verdict, signed with this node\'s key (DSSE), listing every envelope and StageX signature counted')
+    .action(async (target: string | undefined, options: { image?: string; as?: string; json?: boolean; all?: boolean; vsa?: string }, command: Command) => {
       if ((target === undefined) === (options.image === undefined)) throw new DaemonError('USAGE', 'verify: give either a <target> or --image <ref>');
       const context = await loadContext(configPath(command));
       const entries = options.image === undefined ? await entriesOf(target!) : [await engineEntry(context.config.builder.socket, options.image, options.as)];
       const verdict = await ask(context, 'POST', '/verify', JSON.stringify({ entries }), (store) => answerVerify(store, context.policy, entries));
       env.setExit(exitCodeOf(verdict));
+      const vsa = options.vsa === undefined ? undefined : await writeVsa(context, verdict, target ?? options.image!, options.vsa);
       if (options.json) {
-        env.io.out(JSON.stringify(verdict));
+        env.io.out(JSON.stringify(vsa ? { ...verdict, vsa } : verdict));
         return;
       }
       const shown = options.all || entries.length === 1 ? verdict.entries : verdict.failing;
       if (shown.length) env.io.out(table(['IMAGE', 'DIGEST', 'VERDICT', 'VOUCHED BY', 'WHERE'], shown.map((e) => [e.image, short(e.digest), why(e), vouchedBy(e), e.where])));
       const held = verdict.entries.length - verdict.failing.length;
       env.io.out(`${verdict.trusted ? 'TRUSTED' : exitCodeOf(verdict) === EXIT.conflict ? 'CONFLICT' : 'NOT TRUSTED'}: ${held} of ${verdict.entries.length} entries hold (threshold ${context.policy.threshold} of ${context.policy.signers.size} signers)`);
+      if (vsa) env.io.out(`verification summary (SLSA VSA, signed) -> ${vsa}`);
     });
 }

@@ -1,9 +1,10 @@
 /**
  * The libp2p node (DESIGN section 6): TCP, noise, yamux, identify, gossipsub with unsigned
  * frames (the envelopes inside are signed; a second signature per hop only costs CPU) and
- * message id = sha256 of the data. Bootstrap peers are dialled at start and re-dialled
- * whenever they are not connected; a config reload replaces the list (new peers are dialled at
- * once, removed ones are no longer re-dialled).
+ * message id = sha256 of the data, and our two services, attestation gossip and sync, given
+ * their Inits. One ban list for the node: the connection gater, gossip and sync share it.
+ * Bootstrap peers are dialled at start and re-dialled whenever they are not connected; a config
+ * reload replaces the list (new peers are dialled at once, removed ones no longer re-dialled).
  */
 import type { Log } from '../log.ts';
 import { createHash } from 'node:crypto';
@@ -16,17 +17,29 @@ import { gossipsub, StrictNoSign, type GossipSub, type GossipsubOpts } from '@li
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PrivateKey } from '@libp2p/interface';
 import { DaemonError } from '../errors.ts';
-import type { Bans } from './bans.ts';
+import { Bans } from './bans.ts';
+import { attestationGossip, attestationTopic, type AttestationGossip, type GossipInit } from './gossip.ts';
+import { attestationSync, type AttestationSync, type SyncInit } from './sync.ts';
 
-export type Peer = Libp2p<{ pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>> }>;
+/** The node's services; gossip and sync are there when their Inits were given. */
+export interface PeerServices extends Record<string, unknown> {
+  identify: ReturnType<ReturnType<typeof identify>>;
+  pubsub: GossipSub;
+  gossip?: AttestationGossip;
+  sync?: AttestationSync;
+}
+
+export type Peer = Libp2p<PeerServices>;
 
 export interface PeerInit {
   privateKey: PrivateKey;
   listen: readonly string[];
   bootstrap: readonly string[];
-  /** The gossip topic to score peers on (invalid messages lower the sender's score). */
-  topic?: string;
-  /** Peers cut off for misbehaviour: neither dialled (bootstrap re-dials included) nor accepted while banned. */
+  /** Attestation gossip, whose topic peers are scored on. Default: none (gossipsub alone, unscored). */
+  gossip?: Omit<GossipInit, 'bans'>;
+  /** Catch-up sync. Default: none. */
+  sync?: Omit<SyncInit, 'bans'>;
+  /** Peers cut off for misbehaviour: neither dialled (bootstrap re-dials included) nor accepted while banned; gossip and sync ban into it. Default: the node's own. */
   bans?: Bans;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
   redialIntervalMs?: number;
@@ -86,11 +99,15 @@ function scoring(topic: string): Pick<GossipsubOpts, 'scoreParams' | 'scoreThres
   };
 }
 
-/** Refuses banned peers both ways; everything else is libp2p's default. */
-function gate(bans: Bans): NonNullable<Parameters<typeof createLibp2p>[0]>['connectionGater'] {
+/** Refuses banned peers both ways (an inbound refusal is logged: the ban at work); everything else is libp2p's default. */
+function gate(bans: Bans, log: Log): NonNullable<Parameters<typeof createLibp2p>[0]>['connectionGater'] {
   return {
     denyDialPeer: (peerId) => bans.isBanned(peerId),
-    denyInboundEncryptedConnection: (peerId) => bans.isBanned(peerId),
+    denyInboundEncryptedConnection: (peerId) => {
+      const banned = bans.isBanned(peerId);
+      if (banned) log('peer.refused', { peer: peerId.toString(), reason: 'banned' });
+      return banned;
+    },
   };
 }
 
@@ -98,13 +115,15 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const listen = parseAddrs(init.listen, 'network.listen');
   let bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
   const log = init.log ?? (() => {});
+  const bans = init.bans ?? new Bans();
+  const topic = init.gossip ? attestationTopic(init.gossip.networkId) : undefined;
   const node = await createLibp2p({
     privateKey: init.privateKey,
     addresses: { listen: listen.map((a) => a.toString()) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(init.bans ? { connectionGater: gate(init.bans) } : {}),
+    connectionGater: gate(bans, log),
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -112,8 +131,10 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
         msgIdFn: (message) => new Uint8Array(createHash('sha256').update(message.data).digest()),
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
-        ...(init.topic ? scoring(init.topic) : {}),
+        ...(topic ? scoring(topic) : {}),
       }),
+      ...(init.gossip ? { gossip: attestationGossip({ ...init.gossip, bans }) } : {}),
+      ...(init.sync ? { sync: attestationSync({ ...init.sync, bans }) } : {}),
     },
   }) as Peer;
   let stopped = false;

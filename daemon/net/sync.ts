@@ -1,9 +1,10 @@
 /**
- * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/1.0.0`.
+ * Catch-up by set reconciliation (DESIGN section 6) on `/stagex/<networkId>/sync/2.0.0`, as a
+ * libp2p service (`attestationSync(init)` in `createLibp2p({ services })`).
  * The initiator asks for the peer's bucket summary, then for the envelope id lists of the
  * buckets that differ (a few buckets per request, so each list is bounded), then for the
- * envelopes it lacks, a few per request, in length-prefixed frames (protocol/sync.ts). One
- * request per stream. Received envelopes go to the validation pipeline and the store reply by
+ * envelopes it lacks, a few per request, in length-prefixed protobuf frames (protocol/sync.proto,
+ * decoded by protocol/sync.ts). One request per stream. Received envelopes go to the validation pipeline and the store reply by
  * reply, as they arrive, like gossip.
  *
  * Any peer may be hostile, so everything it can make us spend is bounded (SyncInit): bytes per
@@ -13,28 +14,37 @@
  * for `banMs`. A round that fails otherwise (a reset connection) is retried with backoff.
  */
 import { lpStream } from '@libp2p/utils';
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, IdentifyResult, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface';
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { envelopeHash, MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
-import { bucketGroups, decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
+import { bucketGroups, decodeFrame, encodeFrame, ENTRY_OVERHEAD, FRAME_OVERHEAD, FrameType, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import type { AttestationStore } from '../../store/store.ts';
 import { ingestBatches, type IngestCounts } from '../ingest.ts';
 import { inlineVerifier, type BatchVerifier } from '../verify-pool.ts';
 import { Bans } from './bans.ts';
 import { idHex, idOf, type HashIndex } from './hash-index.ts';
-import type { Peer } from './peer.ts';
 import { Misbehaviour, RoundBudget } from './sync-budget.ts';
 
-export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/1.0.0`;
+/** 2.0.0: frames are protobuf SyncFrames (protocol/sync.proto); 1.0.0 had a type byte and raw bodies. */
+export const syncProtocol = (networkId: string) => `/stagex/${networkId}/sync/2.0.0`;
 
-/** What sync uses of the libp2p node: a real node, or a stub over in-memory streams in tests. */
-export type SyncComponents = Pick<Peer, 'handle' | 'unhandle' | 'dialProtocol' | 'hangUp' | 'getPeers' | 'addEventListener'>;
+/** What sync takes from libp2p: the registrar for its handler, streams and hang-ups, peer events. Stubbed over in-memory streams in tests. */
+export interface SyncComponents {
+  registrar: Pick<Registrar, 'handle' | 'unhandle'>;
+  connectionManager: Pick<ConnectionManager, 'openStream' | 'closeConnections' | 'getConnections'>;
+  events: Pick<Libp2p, 'addEventListener' | 'removeEventListener'>;
+}
 
 export interface SyncInit {
+  /** Names the protocol, `/stagex/<networkId>/sync/2.0.0`. Required. */
   networkId: string;
+  /** Which keys count: envelopes from others are dropped unverified. Required. */
   policy: TrustPolicy;
+  /** Where received envelopes go, and what is served. Required. */
   store: AttestationStore;
+  /** The stored hashes in memory, with the bucket summary compared. Required. */
   index: HashIndex;
   /** Verifies received envelopes (a worker pool in the daemon). Default: on this thread. */
   verify?: BatchVerifier;
@@ -70,8 +80,11 @@ export interface SyncInit {
   banMs?: number;
   /** Shared with the libp2p node's connection gater, so a banned peer is not dialled either. Default: sync's own. */
   bans?: Bans;
-  /** Sync streams a peer may have open towards us at once (our side opens up to 2). Default 4. */
+  /** Sync streams a peer may have open towards us at once, per connection (the registrar refuses more). Default 4. */
   maxInboundStreams?: number;
+  /** Sync streams we may have open towards a peer at once, per connection (a round uses up to 2). Default 4. */
+  maxOutboundStreams?: number;
+  /** Default: nothing logged. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -86,8 +99,8 @@ export interface SyncCounters {
 
 /** Below this many missing envelopes, verifying on this thread beats waking workers. */
 const POOL_MIN = 1000;
-/** The largest envelopes frame a reply of `count` envelopes can need, with its length prefixes. */
-const worstReplyBytes = (count: number) => 1 + count * (4 + MAX_ENVELOPE_BYTES);
+/** The most bytes a reply of `count` envelopes can take: at worst one frame per envelope, then an end frame. */
+const worstReplyBytes = (count: number) => FRAME_OVERHEAD + count * (FRAME_OVERHEAD + ENTRY_OVERHEAD + MAX_ENVELOPE_BYTES);
 
 /**
  * The wait before retry number `failures` (1 for the first): `retryMs` doubled per failure in a
@@ -98,7 +111,11 @@ export function retryDelay(failures: number, retryMs: number, maxRetryMs: number
   return Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
 }
 
-/** An abort signal that fires after `ms` without progress; `touch()` starts the wait again. */
+/**
+ * An abort signal that fires after `ms` without progress; `touch()` starts the wait again.
+ * Hand-made because a libp2p v3 stream's own `inactivityTimeout` is only a setting: yamux and
+ * @libp2p/utils' message streams (at the versions pinned) start no timer from it.
+ */
 class Idle {
   readonly #controller = new AbortController();
   readonly #ms: number;
@@ -144,7 +161,7 @@ const OVERSIZED = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthErr
 type FrameOf<T extends FrameType> = Extract<Frame, { type: T }>;
 type Lp = ReturnType<typeof lpStream>;
 
-export class Sync {
+export class AttestationSync implements Startable {
   readonly protocol: string;
   readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
   readonly #init: SyncInit;
@@ -154,14 +171,25 @@ export class Sync {
   readonly #failures = new Map<string, number>();
   /** Peers that answered "protocol not supported": not asked again until they reconnect. */
   readonly #unsupported = new Set<string>();
+  readonly #components: SyncComponents;
   #policy: TrustPolicy;
-  #node?: SyncComponents;
   #timer?: NodeJS.Timeout;
   #stopped = false;
+  readonly #onIdentify = (event: CustomEvent<IdentifyResult>) => {
+    if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
+  };
+  readonly #onDisconnect = (event: CustomEvent<PeerId>) => {
+    const key = event.detail.toString();
+    this.#unsupported.delete(key);
+    this.#failures.delete(key);
+  };
 
-  constructor(init: SyncInit) {
+  readonly [Symbol.toStringTag] = '@stagex/attestation-sync';
+
+  constructor(components: SyncComponents, init: SyncInit) {
     const perRequest = init.envelopesPerRequest ?? 32;
     if (!Number.isInteger(perRequest) || perRequest < 1 || perRequest > MAX_REQUEST_HASHES) throw new RangeError(`sync envelopesPerRequest: expected an integer from 1 to ${MAX_REQUEST_HASHES}, got ${perRequest}`);
+    this.#components = components;
     this.#init = init;
     this.#policy = init.policy;
     this.#bans = init.bans ?? new Bans();
@@ -172,20 +200,27 @@ export class Sync {
     return this.#init.log ?? (() => {});
   }
 
-  async start(node: SyncComponents): Promise<void> {
-    this.#node = node;
-    await node.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), { runOnLimitedConnection: false, maxInboundStreams: this.#init.maxInboundStreams ?? 4 });
-    node.addEventListener('peer:identify', (event) => {
-      if (event.detail.protocols.includes(this.protocol)) void this.syncWith(event.detail.peerId);
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.#components.registrar.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), {
+      runOnLimitedConnection: false,
+      maxInboundStreams: this.#init.maxInboundStreams ?? 4,
+      maxOutboundStreams: this.#init.maxOutboundStreams ?? 4,
     });
-    node.addEventListener('peer:disconnect', (event) => {
-      const key = event.detail.toString();
-      this.#unsupported.delete(key);
-      this.#failures.delete(key);
-    });
+    this.#components.events.addEventListener('peer:identify', this.#onIdentify);
+    this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#timer = setInterval(() => {
-      for (const peer of node.getPeers()) void this.syncWith(peer);
+      for (const peer of this.#peers()) void this.syncWith(peer);
     }, this.#init.intervalMs ?? 15_000);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#components.events.removeEventListener('peer:identify', this.#onIdentify);
+    this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect);
+    await Promise.allSettled(this.#running.values());
+    await this.#components.registrar.unhandle(this.protocol);
   }
 
   /**
@@ -193,20 +228,19 @@ export class Sync {
    * every connected peer once its current one (verified under the old policy) ends: envelopes
    * of a newly trusted key, refused until now, come in at once rather than at the next interval.
    */
-  setPolicy(policy: TrustPolicy): Promise<void> {
+  async setPolicy(policy: TrustPolicy): Promise<void> {
     this.#policy = policy;
-    const peers = this.#node?.getPeers() ?? [];
-    return Promise.all(peers.map(async (peer) => {
+    await Promise.all(this.#peers().map(async (peer) => {
       await this.#running.get(peer.toString());
       if (!this.#stopped) await this.syncWith(peer);
-    })).then(() => undefined);
+    }));
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    await Promise.allSettled(this.#running.values());
-    await this.#node?.unhandle(this.protocol);
+  /** Connected peers, each once. */
+  #peers(): PeerId[] {
+    const peers = new Map<string, PeerId>();
+    for (const { remotePeer } of this.#components.connectionManager.getConnections()) peers.set(remotePeer.toString(), remotePeer);
+    return [...peers.values()];
   }
 
   /** One reconciliation round with a peer (at most one at a time per peer; none with a banned peer). */
@@ -231,7 +265,7 @@ export class Sync {
       const delayMs = retryDelay(failures, this.#init.retryMs ?? 2000, this.#init.maxRetryMs ?? 300_000);
       this.#log('sync.failed', { peer: key, error: error.message, failures, retryInMs: delayMs });
       setTimeout(() => {
-        if (!this.#stopped && this.#node?.getPeers().some((p) => p.equals(peer))) void this.syncWith(peer);
+        if (!this.#stopped && this.#components.connectionManager.getConnections(peer).length > 0) void this.syncWith(peer);
       }, delayMs).unref();
     }).finally(() => this.#running.delete(key));
     this.#running.set(key, round);
@@ -269,7 +303,6 @@ export class Sync {
     const missing: Uint8Array[] = [];
     let ids = 0;
     for await (const frame of this.#frames(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, budget, true)) {
-      if (frame.ids.length === 0) throw new Misbehaviour('reply', 'sync hashes: expected at least one id per frame, got none');
       ids += frame.ids.length;
       if (ids > maxIds) throw new Misbehaviour('idsPerReply', `sync hashes: expected at most ${maxIds} ids in a reply, got ${ids}`);
       for (const id of frame.ids) {
@@ -324,7 +357,6 @@ export class Sync {
     const wanted = new Set(chunk.map(idHex));
     const envelopes: Uint8Array[] = [];
     for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true)) {
-      if (frame.envelopes.length === 0) throw new Misbehaviour('reply', 'sync envelopes: expected at least one envelope per frame, got none');
       for (const envelope of frame.envelopes) {
         if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('reply', 'sync envelopes: expected envelopes asked for, got another');
         envelopes.push(envelope);
@@ -343,7 +375,7 @@ export class Sync {
     const { signal } = idle;
     let stream: Stream | undefined;
     try {
-      stream = await this.#node!.dialProtocol(peer, this.protocol, { signal });
+      stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal });
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
       await this.#write(lp, request, idle);
       for (;;) {
@@ -352,6 +384,7 @@ export class Sync {
         budget.charge(bytes.length);
         const frame = this.#decode(bytes);
         if (frame.type === FrameType.end && untilEnd) break;
+        if (frame.type === FrameType.error) throw new Error(`sync: the peer refused the request: ${frame.message}`);
         if (frame.type !== expect) throw new Misbehaviour('reply', `sync reply: expected frame type ${expect}, got ${frame.type}`);
         yield frame as FrameOf<T>;
         idle.touch();
@@ -372,22 +405,11 @@ export class Sync {
     const { signal } = idle;
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     try {
-      if (this.#bans.isBanned(connection.remotePeer)) throw new Misbehaviour('reply', 'sync request: from a banned peer');
       const request = this.#decode((await lp.read({ signal })).subarray());
       idle.touch();
-      switch (request.type) {
-        case FrameType.summaryRequest:
-          await this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, idle);
-          break;
-        case FrameType.hashesRequest:
-          await this.#sendHashes(lp, request.buckets, idle);
-          break;
-        case FrameType.envelopesRequest:
-          await this.#sendEnvelopes(lp, request.ids.map(idHex), idle);
-          break;
-        default:
-          throw new Misbehaviour('reply', `sync request: expected a request frame, got type ${request.type}`);
-      }
+      // Banned while connected (the gater keeps it from reconnecting): told so, not served.
+      if (this.#bans.isBanned(connection.remotePeer)) await this.#write(lp, { type: FrameType.error, message: 'banned for misbehaviour' }, idle);
+      else await this.#answer(lp, request, idle);
       await stream.close({ signal });
     } catch (caught) {
       const error = idle.blame(caught) as Error;
@@ -399,12 +421,25 @@ export class Sync {
     }
   }
 
+  async #answer(lp: Lp, request: Frame, idle: Idle): Promise<void> {
+    switch (request.type) {
+      case FrameType.summaryRequest:
+        return this.#write(lp, { type: FrameType.summary, summary: this.#init.index.summary }, idle);
+      case FrameType.hashesRequest:
+        return this.#sendHashes(lp, request.buckets, idle);
+      case FrameType.envelopesRequest:
+        return this.#sendEnvelopes(lp, request.ids.map(idHex), idle);
+      default:
+        throw new Misbehaviour('reply', `sync request: expected a request frame, got type ${request.type}`);
+    }
+  }
+
   #idle(): Idle {
     return new Idle(this.#init.timeoutMs ?? 15_000);
   }
 
   async #sendHashes(lp: Lp, buckets: number[], idle: Idle): Promise<void> {
-    const perFrame = Math.floor((MAX_FRAME_BYTES - 1) / ID_BYTES);
+    const perFrame = MAX_IDS_PER_FRAME;
     let batch: Uint8Array[] = [];
     for (const id of this.#init.index.inBuckets(buckets)) {
       batch.push(id);
@@ -420,19 +455,19 @@ export class Sync {
   /** Reads from the store a frame's worth at a time, so a 2048-id request holds 1 MiB, not 128. */
   async #sendEnvelopes(lp: Lp, ids: string[], idle: Idle): Promise<void> {
     const hashes = ids.map((id) => this.#init.index.lookup(id)).filter((h): h is string => h !== undefined);
-    const perRead = Math.floor(MAX_FRAME_BYTES / (4 + MAX_ENVELOPE_BYTES));
+    const perRead = Math.floor(MAX_FRAME_BYTES / (ENTRY_OVERHEAD + MAX_ENVELOPE_BYTES));
     let batch: Uint8Array[] = [];
-    let size = 1;
+    let size = FRAME_OVERHEAD;
     for (let i = 0; i < hashes.length; i += perRead) {
       for (const envelope of await this.#init.store.getMany(hashes.slice(i, i + perRead))) {
         if (!envelope) continue;
-        if (size + 4 + envelope.length > MAX_FRAME_BYTES) {
+        if (size + ENTRY_OVERHEAD + envelope.length > MAX_FRAME_BYTES) {
           await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
           batch = [];
-          size = 1;
+          size = FRAME_OVERHEAD;
         }
         batch.push(envelope);
-        size += 4 + envelope.length;
+        size += ENTRY_OVERHEAD + envelope.length;
       }
     }
     if (batch.length > 0) await this.#write(lp, { type: FrameType.envelopes, envelopes: batch }, idle);
@@ -462,6 +497,11 @@ export class Sync {
     this.counters.peersDropped += 1;
     this.#bans.ban(peer, banMs);
     this.#log('sync.peer_dropped', { peer: peer.toString(), bound: error.bound, reason: error.message, banMs });
-    await this.#node?.hangUp(peer).catch(() => undefined);
+    await this.#components.connectionManager.closeConnections(peer).catch(() => undefined);
   }
+}
+
+/** The sync service factory for `createLibp2p({ services: { sync: attestationSync(init) } })`. */
+export function attestationSync(init: SyncInit): (components: SyncComponents) => AttestationSync {
+  return (components) => new AttestationSync(components, init);
 }

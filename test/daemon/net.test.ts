@@ -5,12 +5,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { AttestationStore } from '../../store/store.ts';
 import { readAttestation } from '../../protocol/attestation.ts';
 import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
-import { attestationTopic, Gossip } from '../../daemon/net/gossip.ts';
-import { retryDelay, Sync } from '../../daemon/net/sync.ts';
+import { attestationGossip, type AttestationGossip, type GossipComponents } from '../../daemon/net/gossip.ts';
+import { retryDelay, syncProtocol, type AttestationSync } from '../../daemon/net/sync.ts';
 import { HashIndex } from '../../daemon/net/hash-index.ts';
 import { Bans } from '../../daemon/net/bans.ts';
 import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
-import type { Peer } from '../../daemon/net/peer.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import { DaemonError } from '../../daemon/errors.ts';
 import { countingPolicy, envelopeBytes, hex64, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
@@ -19,16 +18,19 @@ import { tempDir } from '../helpers/tmp.ts';
 const keys = signers(3);
 const policy = policyOf(2, keys);
 
-interface TestNode { peer: RunningPeer; store: AttestationStore; gossip: Gossip; sync: Sync; index: HashIndex; addr: string }
+interface TestNode { peer: RunningPeer; store: AttestationStore; gossip: AttestationGossip; sync: AttestationSync; index: HashIndex; addr: string }
 
+/** A libp2p node with the gossip and sync services, as the daemon runs it. */
 async function node(bootstrap: string[] = [], options: { policy?: TrustPolicy; syncIntervalMs?: number } = {}): Promise<TestNode> {
   const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
   const index = await HashIndex.load(store);
-  const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500, topic: attestationTopic('test') });
-  const gossip = new Gossip({ networkId: 'test', policy: options.policy ?? policy, store });
-  const sync = new Sync({ networkId: 'test', policy: options.policy ?? policy, store, index, intervalMs: options.syncIntervalMs ?? 1000 });
-  gossip.start(peer.node);
-  await sync.start(peer.node);
+  const peer = await startPeer({
+    privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500,
+    gossip: { networkId: 'test', policy: options.policy ?? policy, store },
+    sync: { networkId: 'test', policy: options.policy ?? policy, store, index, intervalMs: options.syncIntervalMs ?? 1000 },
+  });
+  const { gossip, sync } = peer.node.services;
+  assert.ok(gossip && sync);
   return { peer, store, gossip, sync, index, addr: peer.node.getMultiaddrs()[0]!.toString() };
 }
 
@@ -47,18 +49,18 @@ describe('the gossip topic validator, driven directly', () => {
     for (const store of stores) await store.close();
   });
 
-  /** A Gossip on a stub peer: the validator it registers, its store and its verification count. */
+  /** The gossip service on stub components: the validator it registers, its store and its verification count. */
   async function validator() {
     const store = await AttestationStore.open(join(tempDir('stagex-gossip'), 'db'));
     stores.push(store);
     const validators = new Map<string, TopicValidatorFn>();
-    const stub = { services: { pubsub: { topicValidators: validators, subscribe: () => {}, unsubscribe: () => {} } } } as unknown as Peer;
+    const hungUp: string[] = [];
+    const stub = { pubsub: { topicValidators: validators }, connectionManager: { closeConnections: async (peer: string) => void hungUp.push(peer.toString()) }, events: new EventTarget() } as unknown as GossipComponents;
     const counted = countingPolicy(policy);
-    const gossip = new Gossip({ networkId: 'test', policy: counted.policy, store });
-    gossip.start(stub);
-    const from = { toString: () => 'peer-under-test' } as Parameters<TopicValidatorFn>[0];
-    const validate = (data: Uint8Array) => validators.get(gossip.topic)!(from, { type: 'unsigned', topic: gossip.topic, data });
-    return { validate, store, calls: counted.calls, gossip };
+    const gossip = attestationGossip({ networkId: 'test', policy: counted.policy, store })(stub);
+    gossip.start();
+    const validate = (data: Uint8Array, from = 'peer-under-test') => validators.get(gossip.topic)!({ toString: () => from } as Parameters<TopicValidatorFn>[0], { type: 'unsigned', topic: gossip.topic, data });
+    return { validate, store, calls: counted.calls, hungUp, gossip };
   }
 
   it('validates under the policy set last (a config reload): a newly trusted key is Accepted, a dropped one Ignored', async () => {
@@ -79,20 +81,31 @@ describe('the gossip topic validator, driven directly', () => {
   });
 
   it('Ignores an unknown keyid and Rejects a keyless signature, several signatures or non-canonical bytes, with no verification', async () => {
-    const { validate, store, calls } = await validator();
+    const { validate, store, calls, hungUp } = await validator();
     const bytes = envelopeBytes(keys[0]!);
     assert.equal(await validate(envelopeBytes(signer(77))), TopicValidatorResult.Ignore);
-    for (const invalid of [
+    for (const [i, invalid] of [
       reshaped(bytes, (e) => ({ ...e, signatures: [{ sig: e.signatures[0]!.sig }] })),
       envelopeBytes([keys[0]!, keys[1]!]),
       reshaped(bytes, (e) => ({ ...e, signatures: [...e.signatures, ...e.signatures] })),
       reshaped(bytes, (e) => ({ ...e, extra: true })),
       reshaped(bytes, (e) => ({ ...e, payload: e.payload.replace(/=+$/, '') })),
-    ]) {
-      assert.equal(await validate(invalid), TopicValidatorResult.Reject);
+    ].entries()) {
+      assert.equal(await validate(invalid, `sender-${i}`), TopicValidatorResult.Reject);
     }
+    assert.deepEqual(hungUp, [], 'one invalid message each bans nobody');
     assert.equal(calls(), 0);
     assert.equal(await store.count(), 0);
+  });
+
+  it('hangs up on and bans a sender of three invalid messages; its next message is Ignored unread', async () => {
+    const { validate, hungUp, gossip } = await validator();
+    const keyless = (i: number) => reshaped(envelopeBytes(keys[0]!, { image: `core-k${i}` }), (e) => ({ ...e, signatures: [{ sig: e.signatures[0]!.sig }] }));
+    for (const i of [1, 2, 3]) assert.equal(await validate(keyless(i)), TopicValidatorResult.Reject);
+    assert.deepEqual(hungUp, ['peer-under-test']);
+    assert.equal(gossip.counters.peersBanned, 1);
+    assert.equal(await validate(envelopeBytes(keys[0]!)), TopicValidatorResult.Ignore);
+    assert.equal(gossip.counters.unread, 1);
   });
 
   it('holds the per-key cap: a second digest is kept, a third and a rebuild of a stored digest are Ignored', async () => {
@@ -110,8 +123,6 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
   const nodes: TestNode[] = [];
   after(async () => {
     for (const n of nodes) {
-      await n.gossip.stop();
-      await n.sync.stop();
       await n.peer.stop();
       await n.store.close();
     }
@@ -171,16 +182,18 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
 describe('sync with a peer that stops answering', () => {
   it('aborts the stalled stream, then disconnects and bans the peer: no retry, no re-dial', async () => {
     const silent = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] });
-    await silent.node.handle('/stagex/test/sync/1.0.0', () => undefined);
+    await silent.node.handle(syncProtocol('test'), () => undefined);
     const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
     const index = await HashIndex.load(store);
     const events: { event: string; fields: Record<string, unknown> }[] = [];
     const bans = new Bans();
     const address = silent.node.getMultiaddrs()[0]!;
-    const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [address.toString()], bans, redialIntervalMs: 100 });
-    const sync = new Sync({ networkId: 'test', policy, store, index, bans, intervalMs: 60_000, timeoutMs: 300, retryMs: 100, log: (event, fields) => events.push({ event, fields }) });
+    const peer = await startPeer({
+      privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [address.toString()], bans, redialIntervalMs: 100,
+      sync: { networkId: 'test', policy, store, index, intervalMs: 60_000, timeoutMs: 300, retryMs: 100, log: (event, fields) => events.push({ event, fields }) },
+    });
+    const sync = peer.node.services.sync!;
     try {
-      await sync.start(peer.node);
       await until(() => peer.node.getPeers().length === 1);
       const disconnected = new Promise((resolve) => peer.node.addEventListener('peer:disconnect', resolve, { once: true }));
       await sync.syncWith(silent.node.peerId);
@@ -192,7 +205,6 @@ describe('sync with a peer that stops answering', () => {
       assert.ok(bans.isBanned(silent.node.peerId));
       await assert.rejects(peer.node.dial(address), (error: Error) => error.name === 'DialDeniedError', 'the connection gater refuses to dial a banned peer');
     } finally {
-      await sync.stop();
       await peer.stop();
       await silent.stop();
       await store.close();
@@ -206,11 +218,13 @@ describe('sync with a peer that does not speak the sync protocol', () => {
     const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
     const index = await HashIndex.load(store);
     const events: string[] = [];
-    const peer = await startPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] });
-    const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, retryMs: 100, log: (event) => events.push(event) });
+    const peer = await startPeer({
+      privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [],
+      sync: { networkId: 'test', policy, store, index, intervalMs: 60_000, retryMs: 100, log: (event) => events.push(event) },
+    });
+    const sync = peer.node.services.sync!;
     const unsupported = () => events.filter((e) => e === 'sync.unsupported').length;
     try {
-      await sync.start(peer.node);
       const address = other.node.getMultiaddrs()[0]!;
       await peer.node.dial(address);
       await sync.syncWith(other.node.peerId);
@@ -225,7 +239,6 @@ describe('sync with a peer that does not speak the sync protocol', () => {
       await sync.syncWith(other.node.peerId);
       assert.equal(unsupported(), 2, 'asked again after reconnecting');
     } finally {
-      await sync.stop();
       await peer.stop();
       await other.stop();
       await store.close();

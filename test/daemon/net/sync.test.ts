@@ -7,7 +7,8 @@ import { AttestationStore } from '../../../store/store.ts';
 import { readAttestation } from '../../../protocol/attestation.ts';
 import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES } from '../../../protocol/sync.ts';
 import { HashIndex } from '../../../daemon/net/hash-index.ts';
-import { Sync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
+import { Bans } from '../../../daemon/net/bans.ts';
+import { attestationSync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../../helpers/fixtures.ts';
 import { stubPair } from '../../helpers/stream-network.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -47,12 +48,12 @@ async function endlessIds(stream: Stream): Promise<void> {
 /** A round of a fresh node against an `endlessIds` peer; the node's sync is stopped after it. */
 async function againstEndlessIds(stores: AttestationStore[], init: Partial<SyncInit> = {}) {
   const [victim, hostile] = await stubPair();
-  await hostile.components.handle(protocol, (stream) => void endlessIds(stream));
+  await hostile.components.registrar.handle(protocol, (stream) => void endlessIds(stream));
   const { store, index } = await openStore();
   stores.push(store);
   const events: Logged[] = [];
-  const sync = new Sync({ networkId: 'test', policy, store, index, intervalMs: 60_000, ...init, log: (event, fields) => events.push({ event, fields }) });
-  await sync.start(victim.components);
+  const sync = attestationSync({ networkId: 'test', policy, store, index, intervalMs: 60_000, ...init, log: (event, fields) => events.push({ event, fields }) })(victim.components);
+  await sync.start();
   const before = process.memoryUsage().heapUsed;
   await sync.syncWith(hostile.peerId);
   const grown = process.memoryUsage().heapUsed - before;
@@ -91,6 +92,28 @@ describe('Sync, driven over in-memory stream pairs', () => {
     });
   });
 
+  describe('when the peer has banned us while we are still connected', () => {
+    it('answers with an error frame: a failed round to retry later, not misbehaviour', async () => {
+      const [holder, late] = await stubPair();
+      const full = await openStore();
+      const empty = await openStore();
+      stores.push(full.store, empty.store);
+      const bans = new Bans();
+      bans.ban(late.peerId, 60_000);
+      const events: Logged[] = [];
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: full.index, bans, intervalMs: 60_000 })(holder.components);
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, retryMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(late.components);
+      await serving.start();
+      await catching.start();
+      await catching.syncWith(holder.peerId);
+      await catching.stop();
+      await serving.stop();
+      assert.deepEqual(events.map((e) => e.event), ['sync.failed']);
+      assert.match(String(events[0]!.fields.error), /the peer refused the request: banned for misbehaviour/);
+      assert.deepEqual(late.hungUp, []);
+    });
+  });
+
   describe('when the peer holds 1,000 envelopes of 63 KB', () => {
     it('syncs them all in one round, reply by reply, without overflowing a read buffer', async () => {
       const sources = Array.from({ length: 23 }, (_, i) => ({ uri: `https://example.org/${'a'.repeat(1900)}/${i}.tar`, sha256: hex64(`source ${i}`) }));
@@ -102,10 +125,10 @@ describe('Sync, driven over in-memory stream pairs', () => {
       stores.push(full.store, empty.store);
       await full.store.putMany(many);
       const events: Logged[] = [];
-      const serving = new Sync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) });
-      const catching = new Sync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) });
-      await serving.start(holder.components);
-      await catching.start(late.components);
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(holder.components);
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(late.components);
+      await serving.start();
+      await catching.start();
       await catching.syncWith(holder.peerId);
       await catching.stop();
       await serving.stop();

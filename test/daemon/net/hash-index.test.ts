@@ -1,0 +1,58 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { HashIndex, idOf } from '../../../daemon/net/hash-index.ts';
+import { BucketSummary } from '../../../protocol/sync.ts';
+
+const hashOf = (i: number) => createHash('sha256').update(`envelope ${i}`).digest('hex');
+
+describe('HashIndex (compact sorted buckets)', () => {
+  it('answers has, lookup, size and ids exactly as a set of hex hashes would, across merges', () => {
+    const index = new HashIndex();
+    const reference = new BucketSummary();
+    const hashes = Array.from({ length: 40_000 }, (_, i) => hashOf(i));
+    for (const h of hashes) {
+      index.add(h);
+      reference.add(Buffer.from(h, 'hex'));
+    }
+    for (const h of hashes.slice(0, 100)) index.add(h);
+    assert.equal(index.size, hashes.length, 'adding a stored hash again changes nothing');
+    for (const h of hashes) {
+      assert.equal(index.has(h), true, h);
+      assert.equal(index.lookup(idOf(h)), h);
+    }
+    for (let i = 40_000; i < 41_000; i++) assert.equal(index.has(hashOf(i)), false);
+    assert.deepEqual(index.summary.differing(reference), [], 'the bucket summary covers every hash once');
+    const ids = [...index.inBuckets(Array.from({ length: 256 }, (_, b) => b))].map((id) => Buffer.from(id).toString('hex')).sort();
+    assert.deepEqual(ids, hashes.map(idOf).sort());
+  });
+
+  it('a hash sharing a stored id but differing after it is not "stored"', () => {
+    const index = new HashIndex();
+    const h = hashOf(1);
+    index.add(h);
+    const twin = h.slice(0, 16) + 'f'.repeat(48);
+    assert.equal(index.has(twin), false);
+    index.add(twin);
+    assert.equal(index.size, 1, 'one envelope per id');
+    assert.equal(index.lookup('zz'), undefined, 'a malformed id finds nothing');
+  });
+
+  it('agrees with a Set on any sequence of adds (fast-check, seed-fixed)', () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 400 }), fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 50 }), (added, probes) => {
+      const index = new HashIndex();
+      const byId = new Map<string, string>();
+      for (const bytes of added) {
+        const h = Buffer.from(bytes).toString('hex');
+        index.add(h);
+        if (!byId.has(idOf(h))) byId.set(idOf(h), h);
+      }
+      assert.equal(index.size, byId.size);
+      for (const h of [...added, ...probes].map((b) => Buffer.from(b).toString('hex'))) {
+        assert.equal(index.lookup(idOf(h)), byId.get(idOf(h)));
+        assert.equal(index.has(h), byId.get(idOf(h)) === h);
+      }
+    }), { seed: 20261206, numRuns: 300 });
+  });
+});
