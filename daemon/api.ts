@@ -13,6 +13,9 @@
  *   POST /envelopes                 one DSSE envelope (bytes) -> validated, stored, gossiped
  *   POST /signatures                {"files":[{"path","signature" (base64)}]} StageX OpenPGP signatures,
  *                                   path `<image>@sha256=<hex>/signature-<n>` -> per-file outcomes
+ *   POST /reload                    re-read the config file: its trust and bootstrap apply now ->
+ *                                   what changed; an invalid file is a 422 with its problems, and
+ *                                   changes nothing
  *   GET  /metrics                   Prometheus text
  *   GET  /, /page/*, /builds/<input digest>/log   the status page and its data (daemon/page/server.ts)
  *
@@ -74,6 +77,8 @@ export interface ApiHandlers {
   signatures(files: { path: string; bytes: Uint8Array }[]): Promise<unknown>;
   /** Every stored envelope, in hash order. */
   envelopes(): AsyncIterable<{ hash: string; bytes: Uint8Array }>;
+  /** Re-reads the config file (DaemonError BAD_CONFIG, nothing changed, when it is invalid). */
+  reload(): Promise<unknown>;
   metrics: Registry;
 }
 
@@ -137,6 +142,13 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       }
       response.end();
       return;
+    }
+    case 'POST /reload': {
+      // The file is the operator's, not the request's: its problems are a 422 saying what is wrong where.
+      const reloaded = await handlers.reload().catch((error: unknown) => {
+        throw error instanceof StagexError && ['BAD_CONFIG', 'CONFIG_NOT_FOUND'].includes(error.code) ? new HttpError(422, error.code, error.message) : error;
+      });
+      return send(200, reloaded);
     }
     case 'GET /metrics':
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());

@@ -37,7 +37,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
 };
 /** Commands registered by another command's module. */
-const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start' };
+const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start', reload: 'start' };
 
 /** The command word of `argv`: its first argument that is neither an option nor the value of -c. */
 function commandWord(argv: readonly string[]): string | undefined {

@@ -19,6 +19,7 @@ import { SIGNATURES_PER_REQUEST } from './api.ts';
 import { signRequest, PROOF_HEADER } from './api-auth.ts';
 import { readApiToken } from './api-token.ts';
 import type { SignatureOutcome } from './signature-import.ts';
+import type { ReloadSummary } from './reload.ts';
 
 interface ApiReply { status: number; body: string }
 
@@ -137,6 +138,17 @@ export async function daemonSignatures(api: LocalApi, files: readonly { path: st
  */
 export async function daemonRunning(api: LocalApi): Promise<boolean> {
   return (await callApi(api, 'GET', '/health').catch(unlessUnauthenticated)) !== undefined;
+}
+
+/**
+ * Asks this config's daemon to reload its config file (POST /reload): what changed, or
+ * undefined when no daemon of this config answers. A file the daemon refuses is its BAD_CONFIG.
+ */
+export async function daemonReload(api: LocalApi): Promise<ReloadSummary | undefined> {
+  const reply = await callApi(api, 'POST', '/reload').catch(unlessUnauthenticated);
+  if (!reply) return undefined;
+  if (reply.status !== 200) throw replyError(reply, `daemon on ${api.listen}: POST /reload`);
+  return JSON.parse(reply.body) as ReloadSummary;
 }
 
 /** The daemon's answer to a query, when the daemon holds the store (no fallback). */

@@ -27,6 +27,14 @@ export interface NodeContext {
 export async function loadContext(configFile: string): Promise<NodeContext> {
   const config = await loadConfig(configFile);
   const signer = await loadSigner(config);
+  return { config, signer, ...(await trustOf(config, signer.publicKey)) };
+}
+
+/**
+ * What a config's trust section compiles to, with this node's own key verified but not voting
+ * (start, and `reload` with a new config file). BAD_CONFIG for a policy that cannot hold.
+ */
+export async function trustOf(config: Config, ownKey: Uint8Array): Promise<Pick<NodeContext, 'policy' | 'trust' | 'keyring'>> {
   let policy: TrustPolicy;
   let trust: TrustPolicyInput;
   try {
@@ -38,14 +46,14 @@ export async function loadContext(configFile: string): Promise<NodeContext> {
         ...(k.openpgp === undefined ? {} : { openpgp: k.openpgp.map((o) => o.fingerprint) }),
       })),
       revoked: config.trust.revoked,
-      extraKnown: [signer.publicKey],
+      extraKnown: [ownKey],
     };
     policy = compileTrust(trust, `config ${config.file}: trust`);
   } catch (error) {
     if (error instanceof StagexError) throw new DaemonError('BAD_CONFIG', error.message, { cause: error });
     throw error;
   }
-  return { config, policy, trust, signer, keyring: await keyringOf(config) };
+  return { policy, trust, keyring: await keyringOf(config) };
 }
 
 /**

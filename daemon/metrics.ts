@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of a running node (`GET /metrics`): gossip outcomes, sync rounds and
- * bytes, store size and verdict counts. Values are read from the services' counters at scrape
+ * bytes, store size, verdict counts and config reloads. Values are read from the services' counters at scrape
  * time, so the services themselves stay free of metric plumbing.
  */
 import { Gauge, Registry } from 'prom-client';
@@ -13,6 +13,8 @@ export interface MetricSources {
   sync(): SyncCounters;
   peers(): number;
   store(): Promise<StoreStatus>;
+  /** Config reloads applied and refused (an invalid file). */
+  reloads(): { applied: number; failed: number };
 }
 
 export function createMetrics(sources: MetricSources): Registry {
@@ -34,6 +36,10 @@ export function createMetrics(sources: MetricSources): Registry {
     g.set({ outcome: 'added' }, sources.sync().envelopesAdded);
   });
   gauge('stagex_peers_dropped_total', 'Peers disconnected for breaking the sync protocol', [], (g) => g.set(sources.sync().peersDropped));
+  gauge('stagex_config_reloads_total', 'Config reloads (SIGHUP, stagex-node reload) by outcome', ['result'], (g) => {
+    g.set({ result: 'applied' }, sources.reloads().applied);
+    g.set({ result: 'failed' }, sources.reloads().failed);
+  });
   gauge('stagex_peers', 'Connected peers', [], (g) => g.set(sources.peers()));
   gauge('stagex_store_envelopes', 'Envelopes in the store', [], async (g) => g.set((await sources.store()).envelopes));
   gauge('stagex_verdicts', 'Build identities by verdict', ['status'], async (g) => {

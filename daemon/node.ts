@@ -1,7 +1,9 @@
 /**
  * A running stagex-node (DESIGN sections 6 and 8): the store, the libp2p peer with gossip and
  * sync, the local API and metrics, wired together. Stopping closes them in reverse order, so
- * queued writes finish and the store closes with no half batch.
+ * queued writes finish and the store closes with no half batch. Reloading (SIGHUP, POST
+ * /reload) swaps the trust policy and the bootstrap list in every service without a restart:
+ * verdicts are computed from the stored votes at each ask, so the next answer follows it.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { identityKey, readAttestation, type Attestation } from '../protocol/attestation.ts';
@@ -22,6 +24,7 @@ import type { AttestationSync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { StatusBoard } from './status-board.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
+import { createReloader, type ReloadSummary } from './reload.ts';
 import { Activity } from './page/activity.ts';
 import { pageGraph, pageVerdicts } from './page/data.ts';
 import { PageServer } from './page/server.ts';
@@ -40,6 +43,11 @@ export interface RunningNode {
   builder?: RunningBuilder;
   /** Validates, stores and gossips envelope bytes (the builder's and the API's path in). */
   submit(bytes: Uint8Array): Promise<{ result: 'added' | 'present'; hash: string }>;
+  /**
+   * Reads the config file again and applies its trust and bootstrap list (one reload at a
+   * time). An invalid file changes nothing: logged as config.reload_failed and thrown.
+   */
+  reload(): Promise<ReloadSummary>;
   stop(): Promise<void>;
 }
 
@@ -71,7 +79,9 @@ export async function startNode(context: NodeContext, options: NodeOptions): Pro
 
 /** Starts the services in order, registering each one's stop as soon as it runs. */
 async function startServices(context: NodeContext, options: NodeOptions, started: (name: string, stop: () => Promise<void>) => void, stopAll: () => Promise<void>): Promise<RunningNode> {
-  const { config, policy } = context;
+  // context.policy, .trust, .keyring and .config's trust and bootstrap change on reload: read
+  // them at each use; the rest of config is fixed until a restart.
+  const { config } = context;
   // The status page follows the daemon through its log (daemon/page/activity.ts).
   const activity = new Activity();
   const log = activity.tap(options.log);
@@ -89,40 +99,47 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // Gossip and sync are libp2p services: they start and stop with the peer, sharing its ban list.
   const peer = await startPeer({
     privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log,
-    gossip: { networkId: config.networkId, policy, store, log, has: (hash) => index.has(hash) },
-    sync: { networkId: config.networkId, policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) },
+    gossip: { networkId: config.networkId, policy: context.policy, store, log, has: (hash) => index.has(hash) },
+    sync: { networkId: config.networkId, policy: context.policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) },
   });
   started('peer', () => peer.stop());
   const { gossip, sync } = peer.node.services;
   if (!gossip || !sync) throw new Error('the libp2p node started without its gossip or sync service');
   const submit = async (bytes: Uint8Array) => {
-    const attestation = readAttestation(bytes, policy, 'submitted envelope');
+    const attestation = readAttestation(bytes, context.policy, 'submitted envelope');
     const result = await store.put(attestation);
     // A gossip message carries one signature (DESIGN section 6): a co-signed envelope spreads by sync.
     if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
     return { result, hash: attestation.hash };
   };
-  const board = await StatusBoard.open(store, policy);
+  // Verdict counts depend on the policy: a reload opens a new board under the new one.
+  let board = await StatusBoard.open(store, context.policy);
   started('status board', async () => board.close());
   const storeStatus = () => board.status(index.size);
+  const reloader = createReloader(context, { peer, pool, gossip, sync }, log, async () => {
+    const previous = board;
+    board = await StatusBoard.open(store, context.policy);
+    previous.close();
+  });
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
-  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus });
+  const metrics = createMetrics({ gossip: () => gossip.counters, sync: () => sync.counters, peers: () => peer.node.getPeers().length, store: storeStatus, reloads: () => reloader.counts });
   const peerId = peerIdFromPrivateKey(privateKey).toString();
   const addresses = peer.node.getMultiaddrs().map((a) => a.toString());
   // Written while the store lock is held, so a token file already there is a dead daemon's of
   // this config; removed after the API closes (services stop in reverse).
   const token = await writeApiToken(config.dir);
   started('api token', () => token.remove());
-  const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
+  const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, context.policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
   const api = await startApi(config.api.listen, {
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
-    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters }),
+    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
     peers,
-    query: (params) => answerQuery(store, policy, params),
-    verify: (entries) => answerVerify(store, policy, entries),
+    query: (params) => answerQuery(store, context.policy, params),
+    verify: (entries) => answerVerify(store, context.policy, entries),
     submit,
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
+    reload: () => reloader.reload(),
     metrics,
   }, token.token, page);
   started('api', () => api.close());
@@ -132,7 +149,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const builder = options.build !== false && assigned ? startBuilder({ context, store, submit, log }) : undefined;
   if (builder) started('builder', () => builder.stop());
   return {
-    peerId, addresses, api, store, gossip, sync, peer, submit,
+    peerId, addresses, api, store, gossip, sync, peer, submit, reload: () => reloader.reload(),
     ...(builder ? { builder } : {}),
     async stop() {
       await stopAll();

@@ -1,7 +1,7 @@
 /**
  * Verification on every core (worker threads): catch-up is bounded by ed25519 verification
- * (~12,000/s per core here), not by the wire. Each worker compiles the same trust policy and
- * runs the same pipeline (protocol/attestation.ts) on batches of envelope bytes.
+ * (~12,000/s per core here), not by the wire. Each worker compiles the same trust policy (again
+ * when the config is reloaded) and runs the same pipeline (protocol/attestation.ts) on batches of envelope bytes.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -19,6 +19,9 @@ export interface WorkerReply {
   results: Checked[];
 }
 
+/** To a worker: a batch to verify, or the policy for the batches after it. */
+export type WorkerMessage = { id: number; batch: Uint8Array[]; where: string } | { trust: TrustPolicyInput };
+
 interface Slot {
   worker: Worker;
   /** Batches sent to this worker and not answered yet, by request id. */
@@ -26,7 +29,7 @@ interface Slot {
 }
 
 export class VerifyPool {
-  readonly #trust: TrustPolicyInput;
+  #trust: TrustPolicyInput;
   readonly #size: number;
   readonly #script: URL;
   #slots: Slot[] = [];
@@ -74,6 +77,15 @@ export class VerifyPool {
     return slot;
   }
 
+  /**
+   * Verifies later batches under another policy (a config reload): each running worker gets it
+   * before any batch sent after this call, and workers started later start with it.
+   */
+  setTrust(trust: TrustPolicyInput): void {
+    this.#trust = trust;
+    for (const slot of this.#slots) slot.worker.postMessage({ trust } satisfies WorkerMessage);
+  }
+
   /** Verifies a batch on the least busy worker; results in input order. */
   readonly verify: BatchVerifier = (batch, where) => {
     if (this.#closed) return Promise.reject(new DaemonError('VERIFY_WORKER_FAILED', `verify pool: expected an open pool, got a closed one (${where})`));
@@ -81,7 +93,7 @@ export class VerifyPool {
     const id = this.#next++;
     return new Promise<WorkerReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, batch, where });
+      slot.worker.postMessage({ id, batch, where } satisfies WorkerMessage);
     }).then((reply) => reply.results);
   };
 

@@ -79,9 +79,13 @@ export async function makeCluster(root: string, names: string[], threshold: numb
 export function startMember(member: Member, extraArgs: string[] = []): void {
   const child = spawn(process.execPath, [CLI, '-c', member.config, 'start', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   const file = createWriteStream(join(member.dir, 'daemon.log'), { flags: 'a' });
+  let partial = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     file.write(chunk);
-    member.log.push(...chunk.split('\n').filter(Boolean));
+    // Whole lines only: a chunk may end inside one.
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    member.log.push(...lines.filter(Boolean));
   });
   child.once('exit', () => file.end());
   member.process = child;
@@ -121,4 +125,28 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+}
+
+/** Rewrites a member's config file with `edit` applied to its JSON. */
+export async function editConfig(member: Member, edit: (json: any) => void): Promise<void> {
+  const json = JSON.parse(await readFile(member.config, 'utf8'));
+  edit(json);
+  await writeFile(member.config, JSON.stringify(json, null, 2));
+}
+
+/** The fields of a member's logged events named `event`, oldest first. */
+export function logged(member: Member, event: string): Record<string, any>[] {
+  return member.log.filter((line) => line.includes(`"event":"${event}"`)).map((line) => JSON.parse(line));
+}
+
+/**
+ * Sends the member's daemon SIGHUP and waits for its answer in the log: the fields of its
+ * config.reloaded or config.reload_failed event.
+ */
+export async function reloadMember(member: Member, ms = 30_000): Promise<Record<string, any>> {
+  const outcomes = () => member.log.filter((line) => /"event":"config\.(reloaded|reload_failed)"/.test(line));
+  const before = outcomes().length;
+  member.process!.kill('SIGHUP');
+  await until(`${member.name} logged the outcome of its reload`, () => outcomes().length > before, ms);
+  return JSON.parse(outcomes()[before]!);
 }

@@ -1,10 +1,12 @@
-/** `stagex-node start`, `status` and `peers`: run the daemon, and ask a running one. */
+/** `stagex-node start`, `status`, `peers` and `reload`: run the daemon, and ask a running one. */
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
 import { loadContext } from '../context.ts';
-import { askDaemon } from '../client.ts';
+import { askDaemon, daemonReload, localApi } from '../client.ts';
+import { loadConfig } from '../config.ts';
+import type { ReloadSummary } from '../reload.ts';
 import { createLog, type Level } from '../log.ts';
-import { startNode } from '../node.ts';
+import { startNode, type RunningNode } from '../node.ts';
 import { DaemonError } from '../errors.ts';
 import { table } from '../format.ts';
 import { checked, configPath } from './args.ts';
@@ -13,14 +15,22 @@ import { z } from 'zod';
 export function registerStart(program: Command, env: CommandEnv): void {
   program
     .command('start')
-    .description('run the daemon: build the config\'s assignment, gossip and sync attestations with peers, serve the local API (stop with Ctrl-C or SIGTERM)')
+    .description('run the daemon: build the config\'s assignment, gossip and sync attestations with peers, serve the local API (stop with Ctrl-C or SIGTERM; SIGHUP reloads the config\'s trust and bootstrap peers)')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--no-build', 'do not build the config\'s assignment (only gossip, sync and answer)')
     .action(async (options: { logLevel: string; build: boolean }, command: Command) => {
       const level = checked(z.enum(['debug', 'info', 'warn', 'error']), options.logLevel, '--log-level') as Level;
       const context = await loadContext(configPath(command));
       const log = createLog(context.config.name, level);
-      const node = await startNode(context, { log, build: options.build });
+      // SIGHUP reloads the config; one during start-up (which would otherwise end the process)
+      // reloads once the node runs. A failed reload is logged (config.reload_failed) and
+      // changes nothing: the daemon keeps running.
+      let node: RunningNode | undefined;
+      let hangup = false;
+      const reload = () => void node?.reload().catch(() => undefined);
+      process.on('SIGHUP', () => (node ? reload() : (hangup = true)));
+      node = await startNode(context, { log, build: options.build });
+      if (hangup) reload();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log('node.stopping', { signal });
@@ -67,4 +77,40 @@ export function registerStart(program: Command, env: CommandEnv): void {
       if (!peers) throw new DaemonError('NOT_FOUND', `no daemon answers on ${context.config.api.listen}; start one with \`stagex-node start\``);
       env.io.out(options.json ? JSON.stringify(peers) : table(['PEER', 'ADDRESS'], peers.map((p) => [p.peerId, p.address])));
     });
+
+  registerReload(program, env);
+}
+
+function registerReload(program: Command, env: CommandEnv): void {
+  program
+    .command('reload')
+    .description('make the running daemon re-read its config file (as SIGHUP does): trust keys, threshold, revocations and bootstrap peers apply at once; other changes need a restart')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const config = await loadConfig(configPath(command));
+      const summary = await daemonReload(await localApi(config));
+      if (!summary) throw new DaemonError('NOT_FOUND', `no daemon of this config answers on ${config.api.listen}; start one with \`stagex-node start\``);
+      if (options.json) {
+        env.io.out(JSON.stringify(summary));
+        return;
+      }
+      env.io.out(reloadLines(summary).join('\n'));
+    });
+}
+
+/** A reload's changes, one line each, for people. */
+function reloadLines(s: ReloadSummary): string[] {
+  const list = (label: string, items: string[]) => (items.length > 0 ? [`${label} ${items.join(', ')}`] : []);
+  return [
+    `reloaded: threshold ${s.threshold} of ${s.signers} signers${s.changed ? '' : ' (nothing reloadable changed)'}`,
+    ...(s.trust.threshold ? [`threshold ${s.trust.threshold.from} -> ${s.trust.threshold.to}`] : []),
+    ...list('trusted now:', s.trust.added),
+    ...list('no longer trusted:', s.trust.removed),
+    ...list('keys changed:', s.trust.changed),
+    ...list('revoked:', s.trust.revoked),
+    ...list('unrevoked:', s.trust.unrevoked),
+    ...list('bootstrap added:', s.bootstrap.added),
+    ...list('bootstrap removed:', s.bootstrap.removed),
+    ...list('NEEDS A RESTART (running values kept):', s.needsRestart),
+  ];
 }

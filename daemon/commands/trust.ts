@@ -1,4 +1,7 @@
-/** `stagex-node trust add`: trust another reproducer's key (and set the threshold). */
+/**
+ * `stagex-node trust add`: trust another reproducer's key (and set the threshold). A running
+ * daemon of the config is told to reload it, so the key counts at once.
+ */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandEnv } from './env.ts';
@@ -6,6 +9,7 @@ import { loadContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { checked, configPath } from './args.ts';
 import { configSchema, loadConfig } from '../config.ts';
+import { daemonReload, localApi } from '../client.ts';
 import { z } from 'zod';
 
 /**
@@ -42,5 +46,7 @@ export function registerTrust(program: Command, env: CommandEnv): void {
       const threshold = options.threshold === undefined ? undefined : checked(z.coerce.number().int().min(1), options.threshold, '--threshold');
       await addTrustedKey(configPath(command), name, publicKey, threshold);
       env.io.out(`trusted ${name} (${publicKey})${threshold ? `, threshold ${threshold}` : ''}`);
+      const reloaded = await daemonReload(await localApi(await loadConfig(configPath(command))));
+      env.io.out(reloaded ? `the running daemon applied it: threshold ${reloaded.threshold} of ${reloaded.signers} signers` : 'no daemon of this config is running: it applies at the next start');
     });
 }

@@ -76,11 +76,13 @@ export class AttestationGossip implements Startable {
   readonly #components: GossipComponents;
   readonly #bans: Bans;
   readonly #queue: WriteQueue;
+  #policy: TrustPolicy;
   readonly #onDisconnect = (event: CustomEvent<PeerId>) => this.budget.forget(event.detail.toString());
 
   constructor(components: GossipComponents, init: GossipInit) {
     this.#components = components;
     this.#init = init;
+    this.#policy = init.policy;
     this.topic = attestationTopic(init.networkId);
     this.budget = new GossipBudget(init.budget);
     this.#bans = init.bans ?? new Bans();
@@ -107,6 +109,11 @@ export class AttestationGossip implements Startable {
     await this.#queue.drain();
   }
 
+  /** Validates messages that arrive from now on under `policy` (a config reload). */
+  setPolicy(policy: TrustPolicy): void {
+    this.#policy = policy;
+  }
+
   /** Publishes canonical envelope bytes with one signature that are already stored here. */
   async publish(bytes: Uint8Array): Promise<void> {
     await this.#components.pubsub.publish(this.topic, bytes);
@@ -128,7 +135,7 @@ export class AttestationGossip implements Startable {
     }
     let attestation;
     try {
-      attestation = readGossipAttestation(message.data, this.#init.policy, `gossip from ${from}`);
+      attestation = readGossipAttestation(message.data, this.#policy, `gossip from ${from}`);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       if (error.code !== 'UNKNOWN_SIGNER') return this.#reject(peer, { code: error.code, reason: error.message });

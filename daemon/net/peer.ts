@@ -3,7 +3,8 @@
  * frames (the envelopes inside are signed; a second signature per hop only costs CPU) and
  * message id = sha256 of the data, and our two services, attestation gossip and sync, given
  * their Inits. One ban list for the node: the connection gater, gossip and sync share it.
- * Bootstrap peers are dialled at start and re-dialled whenever they are not connected.
+ * Bootstrap peers are dialled at start and re-dialled whenever they are not connected; a config
+ * reload replaces the list (new peers are dialled at once, removed ones no longer re-dialled).
  */
 import type { Log } from '../log.ts';
 import { createHash } from 'node:crypto';
@@ -47,6 +48,8 @@ export interface PeerInit {
 
 export interface RunningPeer {
   node: Peer;
+  /** Replaces the bootstrap list and dials the new peers now; BAD_CONFIG (nothing changed) for an address that is not a multiaddr. */
+  setBootstrap(addrs: readonly string[]): void;
   stop(): Promise<void>;
 }
 
@@ -110,7 +113,7 @@ function gate(bans: Bans, log: Log): NonNullable<Parameters<typeof createLibp2p>
 
 export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const listen = parseAddrs(init.listen, 'network.listen');
-  const bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
+  let bootstrap = parseAddrs(init.bootstrap, 'network.bootstrap');
   const log = init.log ?? (() => {});
   const bans = init.bans ?? new Bans();
   const topic = init.gossip ? attestationTopic(init.gossip.networkId) : undefined;
@@ -137,11 +140,14 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   let stopped = false;
   /** Bootstrap peers whose last dial failed: said once (warn), then quietly retried (debug). */
   const unreachable = new Set<string>();
+  /** Peers being dialled: a redial (timer or reload) while one is under way does not dial them again. */
+  const dialling = new Set<string>();
   const redial = async () => {
     const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
     await Promise.all(bootstrap.map(async (addr) => {
       const peerId = addr.getComponents().find((c) => c.name === 'p2p')?.value;
-      if (!peerId || connected.has(peerId) || peerId === node.peerId.toString()) return;
+      if (!peerId || connected.has(peerId) || dialling.has(peerId) || peerId === node.peerId.toString()) return;
+      dialling.add(peerId);
       try {
         await node.dial(addr, { signal: AbortSignal.timeout(5000) });
         unreachable.delete(peerId);
@@ -151,6 +157,8 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
         const again = unreachable.has(peerId);
         unreachable.add(peerId);
         log(again ? 'peer.redial_failed' : 'peer.unreachable', { addr: addr.toString(), error: (error as Error).message }, again ? 'debug' : 'warn');
+      } finally {
+        dialling.delete(peerId);
       }
     }));
   };
@@ -158,6 +166,12 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
   const timer = setInterval(() => void redial(), init.redialIntervalMs ?? 3000);
   return {
     node,
+    setBootstrap(addrs) {
+      bootstrap = parseAddrs(addrs, 'network.bootstrap');
+      const kept = new Set(bootstrap.map((a) => a.getComponents().find((c) => c.name === 'p2p')?.value));
+      for (const peerId of unreachable) if (!kept.has(peerId)) unreachable.delete(peerId);
+      void redial();
+    },
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -172,6 +172,7 @@ export class AttestationSync implements Startable {
   /** Peers that answered "protocol not supported": not asked again until they reconnect. */
   readonly #unsupported = new Set<string>();
   readonly #components: SyncComponents;
+  #policy: TrustPolicy;
   #timer?: NodeJS.Timeout;
   #stopped = false;
   readonly #onIdentify = (event: CustomEvent<IdentifyResult>) => {
@@ -190,6 +191,7 @@ export class AttestationSync implements Startable {
     if (!Number.isInteger(perRequest) || perRequest < 1 || perRequest > MAX_REQUEST_HASHES) throw new RangeError(`sync envelopesPerRequest: expected an integer from 1 to ${MAX_REQUEST_HASHES}, got ${perRequest}`);
     this.#components = components;
     this.#init = init;
+    this.#policy = init.policy;
     this.#bans = init.bans ?? new Bans();
     this.protocol = syncProtocol(init.networkId);
   }
@@ -219,6 +221,19 @@ export class AttestationSync implements Startable {
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect);
     await Promise.allSettled(this.#running.values());
     await this.#components.registrar.unhandle(this.protocol);
+  }
+
+  /**
+   * Verifies what later rounds fetch under `policy` (a config reload), and starts a round with
+   * every connected peer once its current one (verified under the old policy) ends: envelopes
+   * of a newly trusted key, refused until now, come in at once rather than at the next interval.
+   */
+  async setPolicy(policy: TrustPolicy): Promise<void> {
+    this.#policy = policy;
+    await Promise.all(this.#peers().map(async (peer) => {
+      await this.#running.get(peer.toString());
+      if (!this.#stopped) await this.syncWith(peer);
+    }));
   }
 
   /** Connected peers, each once. */
@@ -305,7 +320,7 @@ export class AttestationSync implements Startable {
   async #fetch(peer: PeerId, ids: Uint8Array[], budget: RoundBudget): Promise<IngestCounts & { complete: boolean }> {
     const size = this.#init.envelopesPerRequest ?? 32;
     const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
-    const verify = (ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#init.policy);
+    const verify = (ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy);
     const progress = { requested: 0 };
     const counts = await ingestBatches(this.#replies(peer, chunks, budget, progress), this.#init.store, verify, `sync from ${peer}`);
     this.counters.envelopesAdded += counts.added;

@@ -100,10 +100,27 @@ describe('startApi', () => {
     health: () => ({}), status: async () => ({}), peers: () => [],
     query: async () => { throw error; },
     verify: async () => ({}), submit: async () => ({}), signatures: async () => ({}),
-    envelopes: async function* () {}, metrics: new Registry(),
+    envelopes: async function* () {}, reload: async () => { throw error; }, metrics: new Registry(),
   });
   const token = randomBytes(32).toString('hex');
   const refusal = (promise: Promise<unknown>) => promise.then(() => assert.fail('expected a rejection'), (error: unknown) => error as DaemonError);
+
+  it('answers a reload of an invalid config file with 422 and the file\'s problems, a failing node with 500', async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    const api = await startApi(listen, failing(new DaemonError('BAD_CONFIG', 'config /x/config.json: 1 problem(s):\ntrust.threshold: expected >= 1, got 0')), token);
+    const broken = await startApi(`127.0.0.1:${await freePort()}`, failing(new StoreError('STORE_CLOSED', 'store /x: read after close')), token);
+    try {
+      const reply = await callApi({ listen, token }, 'POST', '/reload');
+      assert.equal(reply!.status, 422);
+      const refused = replyError(reply!, 'reload');
+      assert.equal(refused.code, 'BAD_CONFIG');
+      assert.match(refused.message, /trust\.threshold: expected >= 1, got 0/);
+      assert.equal((await callApi({ listen: broken.address, token }, 'POST', '/reload'))!.status, 500);
+    } finally {
+      await api.close();
+      await broken.close();
+    }
+  });
 
   describe('when the store fails', () => {
     it('answers 500 with the store\'s code, and the client reports DAEMON_FAILED, not NOT_FOUND', async () => {

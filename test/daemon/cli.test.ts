@@ -76,6 +76,11 @@ describe('stagex-node CLI', () => {
       assert.equal(result.code, 3);
       assert.match(await readFile(nodes.alice!.config, 'utf8'), /"threshold": 2/);
     });
+    it('reload with no daemon running says so: exit 3', async () => {
+      const result = await sx('-c', nodes.alice!.config, 'reload');
+      assert.equal(result.code, 3);
+      assert.match(result.err, /no daemon of this config answers on .*stagex-node start/);
+    });
     it('report a missing config with a hint', async () => {
       const result = await sx('-c', join(dir, 'nope.json'), 'keys');
       assert.equal(result.code, 3);

@@ -10,6 +10,8 @@ import { retryDelay, syncProtocol, type AttestationSync } from '../../daemon/net
 import { HashIndex } from '../../daemon/net/hash-index.ts';
 import { Bans } from '../../daemon/net/bans.ts';
 import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
+import type { TrustPolicy } from '../../protocol/trust.ts';
+import { DaemonError } from '../../daemon/errors.ts';
 import { countingPolicy, envelopeBytes, hex64, policyOf, reshaped, signer, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -19,13 +21,13 @@ const policy = policyOf(2, keys);
 interface TestNode { peer: RunningPeer; store: AttestationStore; gossip: AttestationGossip; sync: AttestationSync; index: HashIndex; addr: string }
 
 /** A libp2p node with the gossip and sync services, as the daemon runs it. */
-async function node(bootstrap: string[] = []): Promise<TestNode> {
+async function node(bootstrap: string[] = [], options: { policy?: TrustPolicy; syncIntervalMs?: number } = {}): Promise<TestNode> {
   const store = await AttestationStore.open(join(tempDir('stagex-net'), 'db'));
   const index = await HashIndex.load(store);
   const peer = await startPeer({
     privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialIntervalMs: 500,
-    gossip: { networkId: 'test', policy, store },
-    sync: { networkId: 'test', policy, store, index, intervalMs: 1000 },
+    gossip: { networkId: 'test', policy: options.policy ?? policy, store },
+    sync: { networkId: 'test', policy: options.policy ?? policy, store, index, intervalMs: options.syncIntervalMs ?? 1000 },
   });
   const { gossip, sync } = peer.node.services;
   assert.ok(gossip && sync);
@@ -60,6 +62,15 @@ describe('the gossip topic validator, driven directly', () => {
     const validate = (data: Uint8Array, from = 'peer-under-test') => validators.get(gossip.topic)!({ toString: () => from } as Parameters<TopicValidatorFn>[0], { type: 'unsigned', topic: gossip.topic, data });
     return { validate, store, calls: counted.calls, hungUp, gossip };
   }
+
+  it('validates under the policy set last (a config reload): a newly trusted key is Accepted, a dropped one Ignored', async () => {
+    const { validate, store, gossip } = await validator();
+    assert.equal(await validate(envelopeBytes(signer(7))), TopicValidatorResult.Ignore);
+    gossip.setPolicy(policyOf(1, [signer(7)]));
+    assert.equal(await validate(envelopeBytes(signer(7))), TopicValidatorResult.Accept);
+    assert.equal(await validate(envelopeBytes(keys[0]!)), TopicValidatorResult.Ignore);
+    assert.equal(await store.count(), 1);
+  });
 
   it('accepts and stores a canonical envelope with one keyed signature; the same again is Ignored', async () => {
     const { validate, store } = await validator();
@@ -148,6 +159,23 @@ describe('gossip and sync between libp2p nodes on 127.0.0.1', () => {
     nodes.push(late);
     await until(async () => (await late.store.count()) === 301, 15_000);
     assert.equal(late.sync.counters.envelopesReceived, 301);
+  });
+
+  it('a reload: setBootstrap dials a new peer; after setPolicy trusts a key, sync fetches its envelopes refused before, at once', async () => {
+    const [a] = nodes as [TestNode];
+    const newcomer = signer(9);
+    const widened = policyOf(2, [...keys, newcomer]);
+    const theirs = readAttestation(envelopeBytes(newcomer, { image: 'core-newcomer' }), widened, 'test');
+    await a.store.put(theirs);
+    // Periodic rounds every 10 min: only the rounds on connect and on setPolicy run here.
+    const b = await node([], { syncIntervalMs: 600_000 });
+    nodes.push(b);
+    assert.throws(() => b.peer.setBootstrap(['not a multiaddr']), (error: unknown) => error instanceof DaemonError && error.code === 'BAD_CONFIG');
+    b.peer.setBootstrap([a.addr]);
+    await until(async () => (await b.store.count()) === 301, 15_000);
+    assert.equal(await b.store.has(theirs.hash), false, 'the unknown key\'s envelope was received and refused');
+    await b.sync.setPolicy(widened);
+    assert.ok(await b.store.has(theirs.hash), 'fetched by the round setPolicy started');
   });
 });
 

@@ -32,6 +32,28 @@ describe('VerifyPool', () => {
     });
   });
 
+  it('verifies batches sent after setTrust under the new policy, in running and in new workers', async () => {
+    const pool = new VerifyPool(trust, 1);
+    try {
+      const [before] = await pool.verify([envelopeBytes(signer(1))], 'before');
+      assert.ok(before && 'code' in before && before.code === 'UNKNOWN_SIGNER');
+      pool.setTrust({ threshold: 1, keys: [{ name: 'k1', publicKey: signer(1).publicKey }] });
+      const [trusted, dropped] = await pool.verify([envelopeBytes(signer(1)), envelopeBytes(signer(0))], 'after');
+      assert.ok(trusted && 'votes' in trusted);
+      assert.ok(dropped && 'code' in dropped && dropped.code === 'UNKNOWN_SIGNER');
+    } finally {
+      await pool.close();
+    }
+    const fresh = new VerifyPool(trust, 1);
+    try {
+      fresh.setTrust({ threshold: 1, keys: [{ name: 'k1', publicKey: signer(1).publicKey }] });
+      const [first] = await fresh.verify([envelopeBytes(signer(1))], 'first batch of a worker started after setTrust');
+      assert.ok(first && 'votes' in first);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('refuses work once closed', async () => {
     const pool = new VerifyPool(trust, 1);
     await pool.close();
