@@ -32,6 +32,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   build: async () => (await import('./commands/build.ts')).registerBuild,
   statements: async () => (await import('./commands/statements.ts')).registerStatements,
   sources: async () => (await import('./commands/sources.ts')).registerSources,
+  store: async () => (await import('./commands/store.ts')).registerStore,
 };
 /** Commands registered by another command's module. */
 const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start' };

@@ -37,6 +37,19 @@ export interface OpenpgpVoteResult {
 /** What a write did with one attestation: stored it, had it, or refused it by the per-key cap. */
 export type PutResult = 'added' | 'present' | CapRefusal;
 
+/** The sublevels of the store (store/keys.ts), for a walk of their raw entries (store/check.ts). */
+export type Sublevel = 'env' | 'tally' | 'key' | 'pgp';
+
+export interface StoreOptions {
+  /**
+   * Also fsync each write batch before it resolves (LevelDB `sync: true`): an acknowledged write
+   * then survives power loss, not only a killed process (DESIGN section 7). Default false.
+   */
+  sync?: boolean;
+  /** Create the store when absent (default true); false for read-only tools (`store check`). */
+  createIfMissing?: boolean;
+}
+
 const READ_BATCH = 1000;
 
 export class AttestationStore {
@@ -46,30 +59,34 @@ export class AttestationStore {
   readonly #tally;
   readonly #key;
   readonly #pgp;
+  readonly #write: { sync: boolean };
   readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, db: Level<string, string>) {
+  private constructor(path: string, db: Level<string, string>, sync: boolean) {
     this.path = path;
     this.#db = db;
+    this.#write = { sync };
     this.#env = db.sublevel<string, Uint8Array>('env', { valueEncoding: 'view' });
     this.#tally = db.sublevel<string, string>('tally', { valueEncoding: 'utf8' });
     this.#key = db.sublevel<string, string>('key', { valueEncoding: 'utf8' });
     this.#pgp = db.sublevel<string, string>('pgp', { valueEncoding: 'utf8' });
   }
 
-  /** Opens (creating when absent) the store at `path`. */
-  static async open(path: string): Promise<AttestationStore> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+  /** Opens (creating when absent, unless told not to) the store at `path`. */
+  static async open(path: string, options: StoreOptions = {}): Promise<AttestationStore> {
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: options.createIfMissing ?? true });
     try {
       await db.open();
     } catch (error) {
       const cause = ((error as { cause?: Error }).cause ?? error) as Error;
-      const hint = /lock/i.test(cause.message) ? '; a running stagex-node holds it: stop it, or ask it through its API' : '';
+      const hint = /lock/i.test(cause.message) ? '; a running stagex-node holds it: stop it, or ask it through its API'
+        : /does not exist/i.test(cause.message) ? '; no store there (check the config\'s store path)'
+        : isFull(cause) ? '; the disk is full: free space, then start again' : '';
       throw new StoreError('STORE_OPEN_FAILED', `store ${path}: cannot open LevelDB (${cause.message})${hint}`, { cause: error });
     }
-    return new AttestationStore(path, db);
+    return new AttestationStore(path, db, options.sync ?? false);
   }
 
   async close(): Promise<void> {
@@ -151,7 +168,7 @@ export class AttestationStore {
         batch.put(vote.keyid + SEP + vote.envelope, indexValue(vote), { sublevel: this.#key });
       }
     }
-    await batch.write();
+    await this.#written(batch.write(this.#write), `${fresh.size} envelope(s)`);
     const added = [...fresh.values()];
     for (const listener of this.#listeners) listener(added);
     return results;
@@ -172,7 +189,11 @@ export class AttestationStore {
         fresh.set(keys[i]!, vote.created);
         return 'added' as const;
       });
-      if (fresh.size > 0) await this.#pgp.batch([...fresh].map(([key, value]) => ({ type: 'put' as const, key, value })));
+      if (fresh.size > 0) {
+        const batch = this.#db.batch();
+        for (const [key, value] of fresh) batch.put(key, value, { sublevel: this.#pgp });
+        await this.#written(batch.write(this.#write), `${fresh.size} OpenPGP vote(s)`);
+      }
       return results;
     });
     this.#writing = run.catch(() => undefined);
@@ -259,6 +280,27 @@ export class AttestationStore {
     return result;
   }
 
+  /**
+   * Waits for a write batch; a failure is a StoreError that says what was not stored and why:
+   * STORE_FULL when the disk is full (nothing of the batch is stored or acknowledged; reads go
+   * on, and the next write tries again), STORE_WRITE_FAILED for any other I/O error.
+   */
+  async #written(write: Promise<void>, what: string): Promise<void> {
+    try {
+      await write;
+    } catch (error) {
+      const cause = ((error as { cause?: Error }).cause ?? error) as Error;
+      if (isFull(cause)) throw new StoreError('STORE_FULL', `store ${this.path}: ${what} not stored: the disk is full (${cause.message}); free space and it is retried with the next write`, { cause: error });
+      throw new StoreError('STORE_WRITE_FAILED', `store ${this.path}: ${what} not stored: ${cause.message}`, { cause: error });
+    }
+  }
+
+  /** Raw entries of one sublevel in key order, in batches: what `store check` walks. */
+  entries(sublevel: Sublevel): AsyncGenerator<[string, string | Uint8Array][]> {
+    const sub = { env: this.#env, tally: this.#tally, key: this.#key, pgp: this.#pgp }[sublevel];
+    return this.#batches<string | Uint8Array>(sub, {});
+  }
+
   /** Every stored envelope hash in order, optionally within a range. */
   async *hashes(range: Range = {}): AsyncGenerator<string> {
     for await (const batch of this.#batches(this.#env, range, false)) for (const [key] of batch) yield key;
@@ -284,4 +326,9 @@ export class AttestationStore {
       await iterator.close();
     }
   }
+}
+
+/** Whether a LevelDB error is the disk (or a quota) being full. */
+function isFull(error: Error): boolean {
+  return /no space left|ENOSPC|quota exceeded|EDQUOT/i.test(error.message);
 }
