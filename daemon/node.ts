@@ -71,7 +71,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const { config, policy } = context;
   const { log } = options;
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
-  const store = await AttestationStore.open(config.store);
+  const store = await AttestationStore.open(config.store, { sync: config.storeSync });
   started('store', () => store.close());
   const index = await HashIndex.load(store);
   store.onAdded((added) => {
