@@ -9,6 +9,7 @@ import { identityKey, type Attestation, type Vote } from '../protocol/attestatio
 import { StoreError, type StoreProblem } from './errors.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { VoteCap, type CapRefusal } from './vote-cap.ts';
+import { noRoomToReopen, ReadGate } from './reopen.ts';
 import { appendTally, indexValue, openpgpKey, parseIndexEntry, parseOpenpgpEntry, parseTally, prefixRange, SEP, tallyLine } from './keys.ts';
 
 /** The part of a (sub)level that range reads use. */
@@ -60,6 +61,10 @@ export class AttestationStore {
   readonly #key;
   readonly #pgp;
   readonly #write: { sync: boolean };
+  /** Reads wait here while the store reopens after a failed write (store/reopen.ts). */
+  readonly #gate = new ReadGate();
+  /** What failed the last write: the next write reopens the store first. */
+  #damaged: Error | undefined;
   readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
@@ -100,17 +105,17 @@ export class AttestationStore {
   }
 
   async has(hash: string): Promise<boolean> {
-    return (await this.#env.get(hash)) !== undefined;
+    return (await this.get(hash)) !== undefined;
   }
 
   /** The exact envelope bytes stored under a hash. */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    return this.#env.get(hash);
+    return this.#gate.read(() => this.#env.get(hash));
   }
 
   /** Envelope bytes for many hashes at once (undefined where absent). */
   async getMany(hashes: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#env.getMany([...hashes]);
+    return this.#gate.read(() => this.#env.getMany([...hashes]));
   }
 
   /**
@@ -137,6 +142,7 @@ export class AttestationStore {
   }
 
   async #putMany(attestations: readonly Attestation[]): Promise<PutResult[]> {
+    await this.#writable();
     const stored = await this.#env.getMany(attestations.map((a) => a.hash));
     const identities = [...new Set(attestations.flatMap((a, i) => (stored[i] === undefined ? a.votes.map(identityKey) : [])))];
     const tallies = await this.#tally.getMany(identities);
@@ -181,6 +187,7 @@ export class AttestationStore {
    */
   putOpenpgpVotes(votes: readonly OpenpgpVote[]): Promise<('added' | 'present')[]> {
     const run = this.#writing.then(async () => {
+      await this.#writable();
       const keys = votes.map(openpgpKey);
       const stored = await this.#pgp.getMany(keys);
       const fresh = new Map<string, string>();
@@ -229,7 +236,7 @@ export class AttestationStore {
     const { image, platform, inputDigest } = query;
     if (image !== undefined && platform !== undefined && inputDigest !== undefined) {
       const key = identityKey({ image, platform, inputDigest });
-      const value = await this.#tally.get(key);
+      const value = await this.#gate.read(() => this.#tally.get(key));
       return this.#readTallies(value === undefined ? [] : [[key, value]]);
     }
     const prefix = image === undefined ? [] : platform === undefined ? [image] : [image, platform];
@@ -238,7 +245,7 @@ export class AttestationStore {
 
   /** Votes of many identities (identityKey strings) with one point read each, in one call. */
   async votesForIdentities(identities: readonly string[]): Promise<VoteResult> {
-    const values = await this.#tally.getMany([...identities]);
+    const values = await this.#gate.read(() => this.#tally.getMany([...identities]));
     return this.#readTallies(identities.flatMap((key, i) => (values[i] === undefined ? [] : [[key, values[i]!] as [string, string]])));
   }
 
@@ -290,9 +297,28 @@ export class AttestationStore {
       await write;
     } catch (error) {
       const cause = ((error as { cause?: Error }).cause ?? error) as Error;
+      this.#damaged = cause;
       if (isFull(cause)) throw new StoreError('STORE_FULL', `store ${this.path}: ${what} not stored: the disk is full (${cause.message}); free space and it is retried with the next write`, { cause: error });
       throw new StoreError('STORE_WRITE_FAILED', `store ${this.path}: ${what} not stored: ${cause.message}`, { cause: error });
     }
+  }
+
+  /**
+   * Before a write: after a failed one, reopens the store (store/reopen.ts) once the disk has
+   * room, so nothing is appended behind a torn log record; until then every write is refused
+   * STORE_FULL without touching LevelDB, and reads go on.
+   */
+  async #writable(): Promise<void> {
+    if (this.#damaged === undefined) return;
+    const noRoom = await noRoomToReopen(this.path);
+    if (noRoom !== undefined) throw new StoreError('STORE_FULL', `store ${this.path}: not written: a write failed (${this.#damaged.message}) and the disk has ${noRoom}; free space and the next write goes on`);
+    await this.#gate.exclusive(async () => {
+      await this.#db.close();
+      await this.#db.open();
+      // Closing the database closed its sublevels with it.
+      await Promise.all([this.#env, this.#tally, this.#key, this.#pgp].map((sub) => sub.open()));
+    });
+    this.#damaged = undefined;
   }
 
   /** Raw entries of one sublevel in key order, in batches: what `store check` walks. */
@@ -314,16 +340,21 @@ export class AttestationStore {
 
   /** A range read in batches (nextv): one await per thousand entries, not per entry. */
   async *#batches<V>(sub: Ranged, range: Range, values = true): AsyncGenerator<[string, V][]> {
-    if (this.#db.status !== 'open') throw new StoreError('STORE_CLOSED', `store ${this.path}: read after close`);
-    const iterator = sub.iterator({ ...range, values });
+    await this.#gate.enter();
     try {
-      for (;;) {
-        const batch = await iterator.nextv(READ_BATCH);
-        if (batch.length === 0) return;
-        yield batch as [string, V][];
+      if (this.#db.status !== 'open') throw new StoreError('STORE_CLOSED', `store ${this.path}: read after close`);
+      const iterator = sub.iterator({ ...range, values });
+      try {
+        for (;;) {
+          const batch = await iterator.nextv(READ_BATCH);
+          if (batch.length === 0) return;
+          yield batch as [string, V][];
+        }
+      } finally {
+        await iterator.close();
       }
     } finally {
-      await iterator.close();
+      this.#gate.leave();
     }
   }
 }
