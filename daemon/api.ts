@@ -2,7 +2,8 @@
  * The local HTTP API (DESIGN section 8), on a loopback address or a unix socket only. Every
  * parameter and body is validated with zod; bad input is a 400 with a code and a message
  * that says what was expected, and changes nothing. Anything else that fails (the store, the
- * node) is a 500 with its own code: the caller did nothing wrong, retrying may help.
+ * node) is a 500 with its own code: the caller did nothing wrong, retrying may help; a full
+ * disk is a 507 STORE_FULL (nothing stored; retry once space returns).
  *
  *   GET  /health                    envelope and peer counts (cheap: no verdicts)
  *   GET  /status                    node, peers, store and verdict counts
@@ -168,7 +169,7 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
       // node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
         : error instanceof ProtocolError ? [400, error.code, error.message]
-        : error instanceof StagexError ? [500, error.code, `${key(request)}: ${error.message}`]
+        : error instanceof StagexError ? [error.code === 'STORE_FULL' ? 507 : 500, error.code, `${key(request)}: ${error.message}`]
         : [500, 'INTERNAL', `${key(request)}: ${(error as Error).message}`];
       if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { code, message } }));

@@ -73,6 +73,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
   const store = await AttestationStore.open(config.store, { sync: config.storeSync });
   started('store', () => store.close());
+  store.onWriteHealth((change) => (change.event === 'write_failed'
+    ? log('store.write_failed', { code: change.code, error: change.error })
+    : log('store.reopened', { reason: 'writes go on after a failed write' })));
   const index = await HashIndex.load(store);
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });

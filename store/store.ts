@@ -35,6 +35,9 @@ export interface OpenpgpVoteResult {
   problems: StoreProblem[];
 }
 
+/** A change in whether the store can write: its first failed write, and the reopen that ends it. */
+export type WriteHealth = { event: 'write_failed'; code: 'STORE_FULL' | 'STORE_WRITE_FAILED'; error: string } | { event: 'reopened' };
+
 /** What a write did with one attestation: stored it, had it, or refused it by the per-key cap. */
 export type PutResult = 'added' | 'present' | CapRefusal;
 
@@ -66,6 +69,7 @@ export class AttestationStore {
   /** What failed the last write: the next write reopens the store first. */
   #damaged: Error | undefined;
   readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
+  readonly #health: ((change: WriteHealth) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -102,6 +106,11 @@ export class AttestationStore {
   /** Calls `listener` with what each write added (sync's hash index, verdict alerts). */
   onAdded(listener: (added: readonly Attestation[]) => void): void {
     this.#listeners.push(listener);
+  }
+
+  /** Calls `listener` when writes start failing and when the store reopened and writes again (logs). */
+  onWriteHealth(listener: (change: WriteHealth) => void): void {
+    this.#health.push(listener);
   }
 
   async has(hash: string): Promise<boolean> {
@@ -297,9 +306,12 @@ export class AttestationStore {
       await write;
     } catch (error) {
       const cause = ((error as { cause?: Error }).cause ?? error) as Error;
+      const failure = isFull(cause)
+        ? new StoreError('STORE_FULL', `store ${this.path}: ${what} not stored: the disk is full (${cause.message}); free space and writes go on`, { cause: error })
+        : new StoreError('STORE_WRITE_FAILED', `store ${this.path}: ${what} not stored: ${cause.message}`, { cause: error });
+      if (this.#damaged === undefined) for (const listener of this.#health) listener({ event: 'write_failed', code: failure.code as 'STORE_FULL', error: failure.message });
       this.#damaged = cause;
-      if (isFull(cause)) throw new StoreError('STORE_FULL', `store ${this.path}: ${what} not stored: the disk is full (${cause.message}); free space and it is retried with the next write`, { cause: error });
-      throw new StoreError('STORE_WRITE_FAILED', `store ${this.path}: ${what} not stored: ${cause.message}`, { cause: error });
+      throw failure;
     }
   }
 
@@ -319,6 +331,7 @@ export class AttestationStore {
       await Promise.all([this.#env, this.#tally, this.#key, this.#pgp].map((sub) => sub.open()));
     });
     this.#damaged = undefined;
+    for (const listener of this.#health) listener({ event: 'reopened' });
   }
 
   /** Raw entries of one sublevel in key order, in batches: what `store check` walks. */
