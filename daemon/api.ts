@@ -14,6 +14,7 @@
  *   POST /envelopes                 one DSSE envelope (bytes) -> validated, stored, gossiped
  *   POST /signatures                {"files":[{"path","signature" (base64)}]} StageX OpenPGP signatures,
  *                                   path `<image>@sha256=<hex>/signature-<n>` -> per-file outcomes
+ *   GET  /store/check               the store's consistency walk (store/check.ts)
  *   GET  /metrics                   Prometheus text
  *
  * Every route, /metrics included, answers only a request authenticated with the token the
@@ -71,6 +72,8 @@ export interface ApiHandlers {
   signatures(files: { path: string; bytes: Uint8Array }[]): Promise<unknown>;
   /** Every stored envelope, in hash order. */
   envelopes(): AsyncIterable<{ hash: string; bytes: Uint8Array }>;
+  /** The consistency walk of the store (`stagex-node store check` on a running node). */
+  storeCheck(): Promise<unknown>;
   metrics: Registry;
 }
 
@@ -135,6 +138,7 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       response.end();
       return;
     }
+    case 'GET /store/check': return send(200, await handlers.storeCheck());
     case 'GET /metrics':
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
       return;

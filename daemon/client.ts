@@ -84,7 +84,7 @@ export async function ask<T>(context: NodeContext, method: string, path: string,
 }
 
 /** Asks only the daemon: for what exists only while one runs (status, peers). */
-export async function askDaemon<T>(context: NodeContext, path: string): Promise<T | undefined> {
+export async function askDaemon<T>(context: Pick<NodeContext, 'config'>, path: string): Promise<T | undefined> {
   const reply = await callApi(await localApi(context.config), 'GET', path);
   if (reply && reply.status !== 200) throw replyError(reply, `daemon on ${context.config.api.listen}: GET ${path}`);
   return reply ? (JSON.parse(reply.body) as T) : undefined;

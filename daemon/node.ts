@@ -8,6 +8,7 @@ import { identityKey, readAttestation, type Attestation } from '../protocol/atte
 import { decide } from '../protocol/threshold.ts';
 import { keyName } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
+import { checkStore } from '../store/check.ts';
 import { answerQuery, answerStatus, answerVerify } from './answers.ts';
 import { startApi, type RunningApi } from './api.ts';
 import { writeApiToken } from './api-token.ts';
@@ -121,6 +122,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     submit,
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
+    storeCheck: () => checkStore(store),
     metrics,
   }, token.token);
   started('api', () => api.close());
