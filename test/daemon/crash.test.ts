@@ -1,10 +1,11 @@
 /**
  * kill -9 during heavy ingest (issue "durability"): a real daemon takes envelopes through its
  * API from eight concurrent clients, and by gossip from a second daemon that takes a share of
- * them, and is SIGKILLed at seeded-random moments (some during start-up, most mid-ingest) 50
- * times. After each kill, before the restart: `stagex-node store check` finds the store
- * consistent, and every envelope whose import the API acknowledged (HTTP 200) is stored. At
- * the end the restarted daemon has caught up by sync with everything the other one stored.
+ * them, and is SIGKILLed at seeded-random moments 50 times: one in five during start-up (0-1.5 s
+ * after spawn), the others mid-ingest (after 1-30 acknowledged imports of the round, then
+ * 0-200 ms). After each kill, before the restart: `stagex-node store check` finds the store
+ * consistent, and every envelope whose import the API acknowledged (HTTP 200) is stored. At the
+ * end the restarted daemon has caught up by sync with everything the other one stored.
  * CRASH_SEED and CRASH_ROUNDS override the seed (printed) and the 50 rounds.
  */
 import { describe, it, before, after } from 'node:test';
@@ -114,9 +115,13 @@ describe(`kill -9 during heavy ingest, ${ROUNDS} times (seed ${SEED})`, { timeou
         if (duringStart) {
           await sleep(next() * 1500);
         } else {
+          // Mid-ingest: once the victim acknowledged a random number of this round's imports
+          // (a busy machine slows the daemon, not the moment's place in its ingest), then a bit more.
           await until(`the victim answers (round ${round})`, async () => (await health(victim)) !== undefined, 60_000);
           apis.victim = await memberApi(victim);
-          await sleep(100 + next() * 1200);
+          const wanted = before + 1 + Math.floor(next() * 30);
+          await until(`the victim acknowledges ${wanted - before} imports (round ${round})`, () => acked.victim.size >= wanted, 60_000);
+          await sleep(next() * 200);
         }
         await stopMember(victim, 'SIGKILL');
         delete apis.victim;
@@ -130,7 +135,6 @@ describe(`kill -9 during heavy ingest, ${ROUNDS} times (seed ${SEED})`, { timeou
       await loader.stop();
     }
     console.log(`crash rounds (round:moment:+acknowledged=stored) ${rounds.join(' ')}`);
-    assert.ok(acked.victim.size >= ROUNDS * 5, `expected heavy ingest, got ${acked.victim.size} acknowledged imports over ${ROUNDS} rounds`);
     startMember(victim, ['--no-build']);
     await until('the victim answers and has caught up with the other by sync', async () => {
       const [mine, theirs] = await Promise.all([health(victim), health(other)]);
