@@ -7,6 +7,8 @@ import { checkStore } from '../../store/check.ts';
 import { readAttestation } from '../../protocol/attestation.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { sx } from '../helpers/cli.ts';
+import { loadConfig } from '../../daemon/config.ts';
 
 const keys = signers(3);
 const [a, b, c] = keys as [typeof keys[0], typeof keys[0], typeof keys[0]];
@@ -105,5 +107,28 @@ describe('store check', () => {
   it('opens no store where there is none when told not to create one', async () => {
     const path = join(tempDir(), 'absent');
     await assert.rejects(AttestationStore.open(path, { createIfMissing: false }), (e: Error & { code?: string }) => e.code === 'STORE_OPEN_FAILED' && /no store there/.test(e.message));
+  });
+
+  it('`stagex-node store check` on a stopped node: exit 0 clean, 1 with each problem printed, 3 with no store', async () => {
+    const init = await sx('init', join(tempDir(), 'node'), '--name', 'checker', '--network-id', 'test', '--json');
+    assert.equal(init.code, 0, init.err);
+    const { config } = JSON.parse(init.out) as { config: string };
+    const path = (await loadConfig(config)).store;
+    const absent = await sx('-c', config, 'store', 'check');
+    assert.equal(absent.code, 3);
+    assert.match(absent.err, /STORE_OPEN_FAILED|cannot open LevelDB .*no store there/);
+    const store = await AttestationStore.open(path);
+    const plain = att(a);
+    await store.put(plain);
+    await store.close();
+    const clean = await sx('-c', config, 'store', 'check');
+    assert.equal(clean.code, 0, clean.err);
+    assert.match(clean.out, /1 envelopes, 1 tallies \(1 votes\), 1 key entries, 0 OpenPGP votes: consistent/);
+    await tamper(path, async ({ env }) => env.del(plain.hash));
+    const broken = await sx('-c', config, 'store', 'check', '--json');
+    assert.equal(broken.code, 1);
+    const result = JSON.parse(broken.out) as { envelopes: number; problems: { sublevel: string; key: string; problem: string }[] };
+    assert.equal(result.envelopes, 0);
+    assert.deepEqual(result.problems.map((p) => p.problem), [`points at envelope ${plain.hash}, which is not stored`]);
   });
 });
