@@ -21,7 +21,11 @@ export async function noRoomToReopen(path: string): Promise<string | undefined> 
   return free >= need ? undefined : `${free} bytes free, expected at least ${need} (its log and 1 MiB) to reopen it`;
 }
 
-/** Reads run together; `exclusive` waits for those running, holds new ones back, and runs alone. */
+/**
+ * Reads run together; `exclusive` holds new ones back, waits for those running, and runs alone.
+ * A read that does not end (a stalled client streaming GET /envelopes) cannot hold writes back
+ * for ever: past `waitMs`, exclusive gives up, lets reads in again and returns false.
+ */
 export class ReadGate {
   #active = 0;
   #closed: Promise<void> | undefined;
@@ -46,14 +50,23 @@ export class ReadGate {
     }
   }
 
-  async exclusive(work: () => Promise<void>): Promise<void> {
+  async exclusive(work: () => Promise<void>, waitMs: number): Promise<boolean> {
     let open!: () => void;
     this.#closed = new Promise((resolve) => { open = resolve; });
     try {
-      if (this.#active > 0) await new Promise<void>((resolve) => { this.#idle = resolve; });
-      this.#idle = undefined;
+      if (this.#active > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = await new Promise<boolean>((resolve) => {
+          this.#idle = () => resolve(true);
+          timer = setTimeout(() => resolve(false), waitMs);
+        });
+        clearTimeout(timer);
+        if (!idle) return false;
+      }
       await work();
+      return true;
     } finally {
+      this.#idle = undefined;
       this.#closed = undefined;
       open();
     }

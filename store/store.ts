@@ -55,6 +55,8 @@ export interface StoreOptions {
 }
 
 const READ_BATCH = 1000;
+/** How long a reopen after a failed write waits for running reads (store/reopen.ts). */
+const REOPEN_WAIT_MS = 10_000;
 
 export class AttestationStore {
   readonly path: string;
@@ -324,12 +326,13 @@ export class AttestationStore {
     if (this.#damaged === undefined) return;
     const noRoom = await noRoomToReopen(this.path);
     if (noRoom !== undefined) throw new StoreError('STORE_FULL', `store ${this.path}: not written: a write failed (${this.#damaged.message}) and the disk has ${noRoom}; free space and the next write goes on`);
-    await this.#gate.exclusive(async () => {
+    const reopened = await this.#gate.exclusive(async () => {
       await this.#db.close();
       await this.#db.open();
       // Closing the database closed its sublevels with it.
       await Promise.all([this.#env, this.#tally, this.#key, this.#pgp].map((sub) => sub.open()));
-    });
+    }, REOPEN_WAIT_MS);
+    if (!reopened) throw new StoreError('STORE_WRITE_FAILED', `store ${this.path}: not written: a write failed (${this.#damaged.message}) and reads still running after ${REOPEN_WAIT_MS / 1000} s keep the store from reopening; the next write tries again`);
     this.#damaged = undefined;
     for (const listener of this.#health) listener({ event: 'reopened' });
   }
