@@ -339,8 +339,17 @@ export class AttestationStore {
 
   /** Raw entries of one sublevel in key order, in batches: what `store check` walks. */
   entries(sublevel: Sublevel): AsyncGenerator<[string, string | Uint8Array][]> {
-    const sub = { env: this.#env, tally: this.#tally, key: this.#key, pgp: this.#pgp }[sublevel];
-    return this.#batches<string | Uint8Array>(sub, {});
+    return this.#batches<string | Uint8Array>(this.#sublevel(sublevel), {});
+  }
+
+  /** Raw values of some keys of one sublevel (undefined where absent): `store check`'s point reads. */
+  valuesAt(sublevel: Sublevel, keys: readonly string[]): Promise<(string | Uint8Array | undefined)[]> {
+    const sub = this.#sublevel(sublevel) as unknown as { getMany(keys: string[]): Promise<(string | Uint8Array | undefined)[]> };
+    return this.#gate.read(() => sub.getMany([...keys]));
+  }
+
+  #sublevel(name: Sublevel) {
+    return { env: this.#env, tally: this.#tally, key: this.#key, pgp: this.#pgp }[name];
   }
 
   /** Every stored envelope hash in order, optionally within a range. */

@@ -104,6 +104,21 @@ describe('store check', () => {
     assert.equal(problems.length, 3, text);
   });
 
+  it('reports a key entry with no tally line, pointing at no stored envelope', async () => {
+    const { path, store, plain } = await filledStore();
+    await store.close();
+    const v = plain.votes[0]!;
+    const ghost = hex64('ghost envelope');
+    await tamper(path, async ({ key }) => key.put(`${v.keyid} ${ghost}`, `${v.image} ${v.platform} ${v.inputDigest} ${v.digest}`));
+    const reopened = await AttestationStore.open(path);
+    const { problems } = await checkStore(reopened);
+    await reopened.close();
+    assert.deepEqual(problems.map((p) => `${p.sublevel} ${p.key}: ${p.problem}`), [
+      `key ${v.keyid} ${ghost}: key entry has no vote line in the tally of ${v.image} ${v.platform} ${v.inputDigest}`,
+      `key ${v.keyid} ${ghost}: points at envelope ${ghost}, which is not stored`,
+    ]);
+  });
+
   it('opens no store where there is none when told not to create one', async () => {
     const path = join(tempDir(), 'absent');
     await assert.rejects(AttestationStore.open(path, { createIfMissing: false }), (e: Error & { code?: string }) => e.code === 'STORE_OPEN_FAILED' && /no store there/.test(e.message));
