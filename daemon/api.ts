@@ -2,7 +2,8 @@
  * The local HTTP API (DESIGN section 8), on a loopback address or a unix socket only. Every
  * parameter and body is validated with zod; bad input is a 400 with a code and a message
  * that says what was expected, and changes nothing. Anything else that fails (the store, the
- * node) is a 500 with its own code: the caller did nothing wrong, retrying may help.
+ * node) is a 500 with its own code: the caller did nothing wrong, retrying may help; a full
+ * disk is a 507 STORE_FULL (nothing stored; retry once space returns).
  *
  *   GET  /health                    envelope and peer counts (cheap: no verdicts)
  *   GET  /status                    node, peers, store and verdict counts
@@ -16,6 +17,7 @@
  *   POST /reload                    re-read the config file: its trust and bootstrap apply now ->
  *                                   what changed; an invalid file is a 422 with its problems, and
  *                                   changes nothing
+ *   GET  /store/check               the store's consistency walk (store/check.ts)
  *   GET  /metrics                   Prometheus text
  *   GET  /, /page/*, /builds/<input digest>/log   the status page and its data (daemon/page/server.ts)
  *
@@ -79,6 +81,8 @@ export interface ApiHandlers {
   envelopes(): AsyncIterable<{ hash: string; bytes: Uint8Array }>;
   /** Re-reads the config file (DaemonError BAD_CONFIG, nothing changed, when it is invalid). */
   reload(): Promise<unknown>;
+  /** The consistency walk of the store (`stagex-node store check` on a running node). */
+  storeCheck(): Promise<unknown>;
   metrics: Registry;
 }
 
@@ -150,6 +154,7 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       });
       return send(200, reloaded);
     }
+    case 'GET /store/check': return send(200, await handlers.storeCheck());
     case 'GET /metrics':
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
       return;
@@ -187,7 +192,7 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
       // node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
         : error instanceof ProtocolError ? [400, error.code, error.message]
-        : error instanceof StagexError ? [500, error.code, `${key(request)}: ${error.message}`]
+        : error instanceof StagexError ? [error.code === 'STORE_FULL' ? 507 : 500, error.code, `${key(request)}: ${error.message}`]
         : [500, 'INTERNAL', `${key(request)}: ${(error as Error).message}`];
       if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { code, message } }));

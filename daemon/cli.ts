@@ -35,6 +35,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   sources: async () => (await import('./commands/sources.ts')).registerSources,
   open: async () => (await import('./commands/open.ts')).registerOpen,
   doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
+  store: async () => (await import('./commands/store.ts')).registerStore,
 };
 /** Commands registered by another command's module. */
 const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start', reload: 'start' };

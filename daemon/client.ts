@@ -85,7 +85,7 @@ export async function ask<T>(context: NodeContext, method: string, path: string,
 }
 
 /** Asks only the daemon: for what exists only while one runs (status, peers). */
-export async function askDaemon<T>(context: NodeContext, path: string): Promise<T | undefined> {
+export async function askDaemon<T>(context: Pick<NodeContext, 'config'>, path: string): Promise<T | undefined> {
   const reply = await callApi(await localApi(context.config), 'GET', path);
   if (reply && reply.status !== 200) throw replyError(reply, `daemon on ${context.config.api.listen}: GET ${path}`);
   return reply ? (JSON.parse(reply.body) as T) : undefined;
@@ -93,8 +93,9 @@ export async function askDaemon<T>(context: NodeContext, path: string): Promise<
 
 /**
  * The error for a non-200 answer, by whose fault it is: a refused request (4xx) keeps the
- * daemon's code (BAD_REQUEST, BAD_ENVELOPE, ..), a missing route is NOT_FOUND, and a daemon
- * that failed (5xx: its store, a bug) is DAEMON_FAILED, never mistaken for "not found".
+ * daemon's code (BAD_REQUEST, BAD_ENVELOPE, ..), a missing route is NOT_FOUND, a full disk
+ * (507) keeps its STORE_FULL, and a daemon that failed otherwise (5xx: its store, a bug) is
+ * DAEMON_FAILED, never mistaken for "not found".
  */
 export function replyError(reply: ApiReply, where: string): StagexError {
   let error: { code?: unknown; message?: unknown } | undefined;
@@ -104,6 +105,8 @@ export function replyError(reply: ApiReply, where: string): StagexError {
     error = undefined;
   }
   const message = `${where}: HTTP ${reply.status}: ${typeof error?.message === 'string' ? error.message : reply.body.slice(0, 200)}`;
+  // 507: the daemon's disk is full (STORE_FULL): not stored, and worth retrying once space returns.
+  if (reply.status === 507 && typeof error?.code === 'string') return new StagexError(error.code, message);
   if (reply.status >= 500) return new DaemonError('DAEMON_FAILED', message);
   if (reply.status === 404) return new DaemonError('NOT_FOUND', message);
   return typeof error?.code === 'string' ? new StagexError(error.code, message) : new DaemonError('USAGE', message);

@@ -83,6 +83,7 @@ export const configSchema = z.strictObject({
   signer: signerSchema.optional(),
   trust: trustSchema,
   store: z.string().min(1).default('store'),
+  storeSync: z.boolean().default(false),
   network: networkSchema.default(networkSchema.parse({})),
   builder: builderSchema.default(builderSchema.parse({})),
   api: apiSchema.default(apiSchema.parse({})),

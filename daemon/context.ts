@@ -69,7 +69,7 @@ async function keyringOf(config: Config): Promise<Keyring> {
 
 /** Opens the store a context names, runs `work`, and always closes it. */
 export async function withStore<T>(context: NodeContext, work: (store: AttestationStore) => Promise<T>): Promise<T> {
-  const store = await AttestationStore.open(context.config.store);
+  const store = await AttestationStore.open(context.config.store, { sync: context.config.storeSync });
   try {
     return await work(store);
   } finally {

@@ -10,6 +10,7 @@ import { identityKey, readAttestation, type Attestation } from '../protocol/atte
 import { decide } from '../protocol/threshold.ts';
 import { keyName } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
+import { checkStore } from '../store/check.ts';
 import { answerQuery, answerVerify } from './answers.ts';
 import { startApi, type RunningApi } from './api.ts';
 import { writeApiToken } from './api-token.ts';
@@ -86,8 +87,11 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const activity = new Activity();
   const log = activity.tap(options.log);
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
-  const store = await AttestationStore.open(config.store);
+  const store = await AttestationStore.open(config.store, { sync: config.storeSync });
   started('store', () => store.close());
+  store.onWriteHealth((change) => (change.event === 'write_failed'
+    ? log('store.write_failed', { code: change.code, error: change.error })
+    : log('store.reopened', { reason: 'writes go on after a failed write' })));
   const index = await HashIndex.load(store);
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });

@@ -93,7 +93,8 @@ export function startMember(member: Member, extraArgs: string[] = []): void {
 
 export async function stopMember(member: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   const child = member.process;
-  if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+  // A child killed by a signal has exitCode null and signalCode set: it exited all the same.
+  if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill(signal);
   return exited;

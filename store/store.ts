@@ -9,6 +9,7 @@ import { identityKey, type Attestation, type Vote } from '../protocol/attestatio
 import { StoreError, type StoreProblem } from './errors.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { VoteCap, type CapRefusal } from './vote-cap.ts';
+import { noRoomToReopen, ReadGate } from './reopen.ts';
 import { appendTally, indexValue, openpgpKey, parseIndexEntry, parseOpenpgpEntry, parseTally, prefixRange, SEP, tallyLine } from './keys.ts';
 
 /** The part of a (sub)level that range reads use. */
@@ -43,10 +44,35 @@ export interface TallyChange {
 
 export type TallyListener = (changes: readonly TallyChange[]) => void;
 
+/** A change in whether the store can write: its first failed write, and the reopen that ends it. */
+export type WriteHealth = { event: 'write_failed'; code: 'STORE_FULL' | 'STORE_WRITE_FAILED'; error: string } | { event: 'reopened' };
+
 /** What a write did with one attestation: stored it, had it, or refused it by the per-key cap. */
 export type PutResult = 'added' | 'present' | CapRefusal;
 
+/** The sublevels of the store (store/keys.ts), for a walk of their raw entries (store/check.ts). */
+export type Sublevel = 'env' | 'tally' | 'key' | 'pgp';
+
+export interface StoreOptions {
+  /**
+   * Also fsync each write batch before it resolves (LevelDB `sync: true`): an acknowledged write
+   * then survives power loss, not only a killed process (DESIGN section 7). Default false.
+   */
+  sync?: boolean;
+  /** Create the store when absent (default true); false for read-only tools (`store check`). */
+  createIfMissing?: boolean;
+}
+
 const READ_BATCH = 1000;
+/**
+ * LevelDB memory-maps every table file it keeps open, and a scan of the store (the hash index at
+ * start, a full sync) touches them all: with the default 1000 open files a million envelopes put
+ * ~1.2 GB of mapped tables in the daemon's resident set. LevelDB's smallest table cache (74 files,
+ * 64 of them tables) keeps that near 120 MB, and scans ran no slower (bench/memory.ts).
+ */
+const MAX_OPEN_TABLES = 74;
+/** How long a reopen after a failed write waits for running reads (store/reopen.ts). */
+const REOPEN_WAIT_MS = 10_000;
 
 export class AttestationStore {
   readonly path: string;
@@ -55,31 +81,40 @@ export class AttestationStore {
   readonly #tally;
   readonly #key;
   readonly #pgp;
+  readonly #write: { sync: boolean };
+  /** Reads wait here while the store reopens after a failed write (store/reopen.ts). */
+  readonly #gate = new ReadGate();
+  /** What failed the last write: the next write reopens the store first. */
+  #damaged: Error | undefined;
   readonly #listeners: ((added: readonly Attestation[]) => void)[] = [];
   readonly #tallyListeners = new Set<TallyListener>();
+  readonly #health: ((change: WriteHealth) => void)[] = [];
   /** Writes read tallies before they extend them, so they run one at a time. */
   #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, db: Level<string, string>) {
+  private constructor(path: string, db: Level<string, string>, sync: boolean) {
     this.path = path;
     this.#db = db;
+    this.#write = { sync };
     this.#env = db.sublevel<string, Uint8Array>('env', { valueEncoding: 'view' });
     this.#tally = db.sublevel<string, string>('tally', { valueEncoding: 'utf8' });
     this.#key = db.sublevel<string, string>('key', { valueEncoding: 'utf8' });
     this.#pgp = db.sublevel<string, string>('pgp', { valueEncoding: 'utf8' });
   }
 
-  /** Opens (creating when absent) the store at `path`. */
-  static async open(path: string): Promise<AttestationStore> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+  /** Opens (creating when absent, unless told not to) the store at `path`. */
+  static async open(path: string, options: StoreOptions = {}): Promise<AttestationStore> {
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: options.createIfMissing ?? true, maxOpenFiles: MAX_OPEN_TABLES });
     try {
       await db.open();
     } catch (error) {
       const cause = ((error as { cause?: Error }).cause ?? error) as Error;
-      const hint = /lock/i.test(cause.message) ? '; a running stagex-node holds it: stop it, or ask it through its API' : '';
+      const hint = /lock/i.test(cause.message) ? '; a running stagex-node holds it: stop it, or ask it through its API'
+        : /does not exist/i.test(cause.message) ? '; no store there (check the config\'s store path)'
+        : isFull(cause) ? '; the disk is full: free space, then start again' : '';
       throw new StoreError('STORE_OPEN_FAILED', `store ${path}: cannot open LevelDB (${cause.message})${hint}`, { cause: error });
     }
-    return new AttestationStore(path, db);
+    return new AttestationStore(path, db, options.sync ?? false);
   }
 
   async close(): Promise<void> {
@@ -92,18 +127,23 @@ export class AttestationStore {
     this.#listeners.push(listener);
   }
 
+  /** Calls `listener` when writes start failing and when the store reopened and writes again (logs). */
+  onWriteHealth(listener: (change: WriteHealth) => void): void {
+    this.#health.push(listener);
+  }
+
   async has(hash: string): Promise<boolean> {
-    return (await this.#env.get(hash)) !== undefined;
+    return (await this.get(hash)) !== undefined;
   }
 
   /** The exact envelope bytes stored under a hash. */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    return this.#env.get(hash);
+    return this.#gate.read(() => this.#env.get(hash));
   }
 
   /** Envelope bytes for many hashes at once (undefined where absent). */
   async getMany(hashes: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#env.getMany([...hashes]);
+    return this.#gate.read(() => this.#env.getMany([...hashes]));
   }
 
   /**
@@ -130,6 +170,7 @@ export class AttestationStore {
   }
 
   async #putMany(attestations: readonly Attestation[]): Promise<PutResult[]> {
+    await this.#writable();
     const stored = await this.#env.getMany(attestations.map((a) => a.hash));
     const identities = [...new Set(attestations.flatMap((a, i) => (stored[i] === undefined ? a.votes.map(identityKey) : [])))];
     const tallies = await this.#tally.getMany(identities);
@@ -164,7 +205,7 @@ export class AttestationStore {
         batch.put(vote.keyid + SEP + vote.envelope, indexValue(vote), { sublevel: this.#key });
       }
     }
-    await batch.write();
+    await this.#written(batch.write(this.#write), `${fresh.size} envelope(s)`);
     const added = [...fresh.values()];
     for (const listener of this.#listeners) listener(added);
     for (const listener of this.#tallyListeners) listener(changes);
@@ -178,6 +219,7 @@ export class AttestationStore {
    */
   putOpenpgpVotes(votes: readonly OpenpgpVote[]): Promise<('added' | 'present')[]> {
     const run = this.#writing.then(async () => {
+      await this.#writable();
       const keys = votes.map(openpgpKey);
       const stored = await this.#pgp.getMany(keys);
       const fresh = new Map<string, string>();
@@ -186,7 +228,11 @@ export class AttestationStore {
         fresh.set(keys[i]!, vote.created);
         return 'added' as const;
       });
-      if (fresh.size > 0) await this.#pgp.batch([...fresh].map(([key, value]) => ({ type: 'put' as const, key, value })));
+      if (fresh.size > 0) {
+        const batch = this.#db.batch();
+        for (const [key, value] of fresh) batch.put(key, value, { sublevel: this.#pgp });
+        await this.#written(batch.write(this.#write), `${fresh.size} OpenPGP vote(s)`);
+      }
       return results;
     });
     this.#writing = run.catch(() => undefined);
@@ -222,7 +268,7 @@ export class AttestationStore {
     const { image, platform, inputDigest } = query;
     if (image !== undefined && platform !== undefined && inputDigest !== undefined) {
       const key = identityKey({ image, platform, inputDigest });
-      const value = await this.#tally.get(key);
+      const value = await this.#gate.read(() => this.#tally.get(key));
       return this.#readTallies(value === undefined ? [] : [[key, value]]);
     }
     const prefix = image === undefined ? [] : platform === undefined ? [image] : [image, platform];
@@ -231,7 +277,7 @@ export class AttestationStore {
 
   /** Votes of many identities (identityKey strings) with one point read each, in one call. */
   async votesForIdentities(identities: readonly string[]): Promise<VoteResult> {
-    const values = await this.#tally.getMany([...identities]);
+    const values = await this.#gate.read(() => this.#tally.getMany([...identities]));
     return this.#readTallies(identities.flatMap((key, i) => (values[i] === undefined ? [] : [[key, values[i]!] as [string, string]])));
   }
 
@@ -273,6 +319,60 @@ export class AttestationStore {
     return result;
   }
 
+  /**
+   * Waits for a write batch; a failure is a StoreError that says what was not stored and why:
+   * STORE_FULL when the disk is full (nothing of the batch is stored or acknowledged; reads go
+   * on, and the next write tries again), STORE_WRITE_FAILED for any other I/O error.
+   */
+  async #written(write: Promise<void>, what: string): Promise<void> {
+    try {
+      await write;
+    } catch (error) {
+      const cause = ((error as { cause?: Error }).cause ?? error) as Error;
+      const failure = isFull(cause)
+        ? new StoreError('STORE_FULL', `store ${this.path}: ${what} not stored: the disk is full (${cause.message}); free space and writes go on`, { cause: error })
+        : new StoreError('STORE_WRITE_FAILED', `store ${this.path}: ${what} not stored: ${cause.message}`, { cause: error });
+      if (this.#damaged === undefined) for (const listener of this.#health) listener({ event: 'write_failed', code: failure.code as 'STORE_FULL', error: failure.message });
+      this.#damaged = cause;
+      throw failure;
+    }
+  }
+
+  /**
+   * Before a write: after a failed one, reopens the store (store/reopen.ts) once the disk has
+   * room, so nothing is appended behind a torn log record; until then every write is refused
+   * STORE_FULL without touching LevelDB, and reads go on.
+   */
+  async #writable(): Promise<void> {
+    if (this.#damaged === undefined) return;
+    const noRoom = await noRoomToReopen(this.path);
+    if (noRoom !== undefined) throw new StoreError('STORE_FULL', `store ${this.path}: not written: a write failed (${this.#damaged.message}) and the disk has ${noRoom}; free space and the next write goes on`);
+    const reopened = await this.#gate.exclusive(async () => {
+      await this.#db.close();
+      await this.#db.open();
+      // Closing the database closed its sublevels with it.
+      await Promise.all([this.#env, this.#tally, this.#key, this.#pgp].map((sub) => sub.open()));
+    }, REOPEN_WAIT_MS);
+    if (!reopened) throw new StoreError('STORE_WRITE_FAILED', `store ${this.path}: not written: a write failed (${this.#damaged.message}) and reads still running after ${REOPEN_WAIT_MS / 1000} s keep the store from reopening; the next write tries again`);
+    this.#damaged = undefined;
+    for (const listener of this.#health) listener({ event: 'reopened' });
+  }
+
+  /** Raw entries of one sublevel in key order, in batches: what `store check` walks. */
+  entries(sublevel: Sublevel): AsyncGenerator<[string, string | Uint8Array][]> {
+    return this.#batches<string | Uint8Array>(this.#sublevel(sublevel), {});
+  }
+
+  /** Raw values of some keys of one sublevel (undefined where absent): `store check`'s point reads. */
+  valuesAt(sublevel: Sublevel, keys: readonly string[]): Promise<(string | Uint8Array | undefined)[]> {
+    const sub = this.#sublevel(sublevel) as unknown as { getMany(keys: string[]): Promise<(string | Uint8Array | undefined)[]> };
+    return this.#gate.read(() => sub.getMany([...keys]));
+  }
+
+  #sublevel(name: Sublevel) {
+    return { env: this.#env, tally: this.#tally, key: this.#key, pgp: this.#pgp }[name];
+  }
+
   /** Every stored envelope hash in order, optionally within a range. */
   async *hashes(range: Range = {}): AsyncGenerator<string> {
     for await (const batch of this.#batches(this.#env, range, false)) for (const [key] of batch) yield key;
@@ -293,6 +393,8 @@ export class AttestationStore {
   followTallies(listener: TallyListener): Promise<{ snapshot: AsyncGenerator<[string, string][]>; stop: () => void }> {
     const run = this.#writing.then(() => {
       this.#open();
+      // Between writes no reopen runs (reopens are writes), so the gate is open: entered now, left by #drain.
+      void this.#gate.enter();
       this.#tallyListeners.add(listener);
       const snapshot = this.#drain<string>(this.#tally.iterator({}));
       return { snapshot, stop: () => void this.#tallyListeners.delete(listener) };
@@ -307,10 +409,19 @@ export class AttestationStore {
 
   /** A range read in batches (nextv): one await per thousand entries, not per entry. */
   async *#batches<V>(sub: Ranged, range: Range, values = true): AsyncGenerator<[string, V][]> {
-    this.#open();
-    yield* this.#drain<V>(sub.iterator({ ...range, values }));
+    await this.#gate.enter();
+    let iterator;
+    try {
+      this.#open();
+      iterator = sub.iterator({ ...range, values });
+    } catch (error) {
+      this.#gate.leave();
+      throw error;
+    }
+    yield* this.#drain<V>(iterator);
   }
 
+  /** Reads an iterator opened inside the read gate to its end, then closes it and leaves the gate. */
   async *#drain<V>(iterator: ReturnType<Ranged['iterator']>): AsyncGenerator<[string, V][]> {
     try {
       for (;;) {
@@ -320,6 +431,12 @@ export class AttestationStore {
       }
     } finally {
       await iterator.close();
+      this.#gate.leave();
     }
   }
+}
+
+/** Whether a LevelDB error is the disk (or a quota) being full. */
+function isFull(error: Error): boolean {
+  return /no space left|ENOSPC|quota exceeded|EDQUOT/i.test(error.message);
 }

@@ -100,7 +100,7 @@ describe('startApi', () => {
     health: () => ({}), status: async () => ({}), peers: () => [],
     query: async () => { throw error; },
     verify: async () => ({}), submit: async () => ({}), signatures: async () => ({}),
-    envelopes: async function* () {}, reload: async () => { throw error; }, metrics: new Registry(),
+    envelopes: async function* () {}, reload: async () => { throw error; }, storeCheck: async () => ({}), metrics: new Registry(),
   });
   const token = randomBytes(32).toString('hex');
   const refusal = (promise: Promise<unknown>) => promise.then(() => assert.fail('expected a rejection'), (error: unknown) => error as DaemonError);
@@ -123,6 +123,19 @@ describe('startApi', () => {
   });
 
   describe('when the store fails', () => {
+    it('answers a full disk 507 STORE_FULL, and the client keeps that code', async () => {
+      const listen = `127.0.0.1:${await freePort()}`;
+      const full = new StoreError('STORE_FULL', 'store /x: 1 envelope(s) not stored: the disk is full');
+      const api = await startApi(listen, { ...failing(full), submit: async () => { throw full; } }, token);
+      try {
+        const reply = await callApi({ listen, token }, 'POST', '/envelopes', new Uint8Array(1));
+        assert.equal(reply!.status, 507);
+        assert.deepEqual(JSON.parse(reply!.body).error, { code: 'STORE_FULL', message: 'POST /envelopes: store /x: 1 envelope(s) not stored: the disk is full' });
+        assert.equal(replyError(reply!, 'import').code, 'STORE_FULL');
+      } finally {
+        await api.close();
+      }
+    });
     it('answers 500 with the store\'s code, and the client reports DAEMON_FAILED, not NOT_FOUND', async () => {
       const listen = `127.0.0.1:${await freePort()}`;
       const api = await startApi(listen, failing(new StoreError('STORE_CLOSED', 'store /x: read after close')), token);

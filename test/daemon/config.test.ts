@@ -30,7 +30,7 @@ describe('parseConfig', () => {
   });
   it('documents every field of the schema', () => {
     const text = readFileSync(examplePath, 'utf8');
-    for (const field of ['name', 'networkId', 'signingKey', 'signer', 'signer.command', 'signer.offline', 'signer.publicKey', 'signer.timeoutSeconds', 'threshold', 'keys', 'publicKey', 'openpgp', 'fingerprint', 'certificate', 'revoked', 'store', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
+    for (const field of ['name', 'networkId', 'signingKey', 'signer', 'signer.command', 'signer.offline', 'signer.publicKey', 'signer.timeoutSeconds', 'threshold', 'keys', 'publicKey', 'openpgp', 'fingerprint', 'certificate', 'revoked', 'store', 'storeSync', 'listen', 'bootstrap', 'identityKey', 'engine', 'socket', 'tree', 'assign', 'replicas', 'cache', 'outputs']) {
       assert.match(text, new RegExp(`"//${field}"`), `config.example.json has no "//${field}" comment`);
     }
   });
