@@ -144,6 +144,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),
     reload: () => reloader.reload(),
+    storeCheck: () => checkStore(store),
     metrics,
   }, token.token, page);
   started('api', () => api.close());
