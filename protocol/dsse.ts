@@ -98,6 +98,31 @@ export function parseEnvelope(bytes: Uint8Array, where: string): Envelope {
   return parsed.data;
 }
 
+/**
+ * Whether `bytes` are an envelope in canonical form (canonicalBytes) by structure alone: every
+ * signature has a keyid, keyids are distinct and sorted, base64 is standard and padded, no other
+ * field, no other spacing. What an honest node stores and serves always is, whichever keys it
+ * trusts (its extra signatures are still one per key, sorted); re-encoded bytes of the same
+ * signatures never are. Verifies nothing.
+ */
+export function isCanonicalForm(bytes: Uint8Array): boolean {
+  let envelope: Envelope;
+  try {
+    envelope = parseEnvelope(bytes, 'canonical check');
+  } catch {
+    return false;
+  }
+  const keyids = envelope.signatures.map((s) => s.keyid);
+  if (keyids.some((k, i) => k === undefined || (i > 0 && keyids[i - 1]! >= k))) return false;
+  try {
+    const payload = fromBase64(envelope.payload, 'payload');
+    const signatures = envelope.signatures.map((s) => ({ keyid: s.keyid!, sig: fromBase64(s.sig, 'sig') }));
+    return Buffer.from(canonicalBytes(envelope.payloadType, payload, signatures)).equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
 /** A public key the verifier knows, with its fast verify function (protocol/ed25519.ts). */
 export interface KnownKey {
   readonly keyid: string;

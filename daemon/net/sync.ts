@@ -17,7 +17,7 @@ import { lpStream } from '@libp2p/utils';
 import type { Connection, IdentifyResult, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface';
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { envelopeHash, MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
+import { envelopeHash, isCanonicalForm, MAX_ENVELOPE_BYTES } from '../../protocol/dsse.ts';
 import { bucketGroups, decodeFrame, encodeFrame, ENTRY_OVERHEAD, FRAME_OVERHEAD, FrameType, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import type { AttestationStore } from '../../store/store.ts';
@@ -359,6 +359,8 @@ export class AttestationSync implements Startable {
     for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true)) {
       for (const envelope of frame.envelopes) {
         if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('reply', 'sync envelopes: expected envelopes asked for, got another');
+        // Honest nodes serve the canonical bytes they store; re-encodings only cost us parsing.
+        if (!isCanonicalForm(envelope)) throw new Misbehaviour('envelope', 'sync envelopes: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes');
         envelopes.push(envelope);
       }
     }

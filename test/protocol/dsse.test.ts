@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalBytes, encodeEnvelope, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope, type Envelope, type KnownKey } from '../../protocol/dsse.ts';
+import { canonicalBytes, encodeEnvelope, isCanonicalForm, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope, type Envelope, type KnownKey } from '../../protocol/dsse.ts';
 import { createVerifier } from '../../protocol/ed25519.ts';
 import { sha256Hex, toBase64 } from '../../protocol/encoding.ts';
 import { codeOf } from '../helpers/code-of.ts';
-import { countingKeys, envelopeNow, signer } from '../helpers/fixtures.ts';
+import { countingKeys, envelopeBytes, envelopeNow, signer, signers } from '../helpers/fixtures.ts';
+import { variant } from '../helpers/hostile-envelopes.ts';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const known = (...signers: ReturnType<typeof signer>[]) => new Map<string, KnownKey>(signers.map((s) => [s.keyid, { keyid: s.keyid, verify: createVerifier(s.publicKey) }]));
@@ -157,4 +158,21 @@ describe('parseEnvelope', () => {
       assert.equal(codeOf(() => parseEnvelope(input, 'test')), 'BAD_ENVELOPE');
     });
   }
+});
+
+describe('isCanonicalForm: what an honest node stores and serves', () => {
+  const [one, two] = signers(2) as [ReturnType<typeof signers>[0], ReturnType<typeof signers>[0]];
+  it('holds for canonical bytes, with one signature or several sorted by keyid', () => {
+    assert.equal(isCanonicalForm(envelopeBytes(one)), true);
+    assert.equal(isCanonicalForm(envelopeBytes([one, two])), true);
+  });
+  it('fails for every re-encoding of the same signatures, and for bytes that are no envelope', () => {
+    const envelope = parseEnvelope(envelopeBytes(one), 'test');
+    for (let n = 0; n < 6; n++) assert.equal(isCanonicalForm(variant(envelope, n)), false, `variant ${n}`);
+    const two_ = parseEnvelope(envelopeBytes([one, two]), 'test');
+    const reversed = { ...two_, signatures: [...two_.signatures].reverse() };
+    assert.equal(isCanonicalForm(new Uint8Array(Buffer.from(JSON.stringify(reversed)))), false, 'signatures out of keyid order');
+    assert.equal(isCanonicalForm(new Uint8Array(Buffer.from('{"payloadType":1}'))), false);
+    assert.equal(isCanonicalForm(new Uint8Array([0xff, 0x00])), false);
+  });
 });

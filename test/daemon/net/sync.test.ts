@@ -10,6 +10,9 @@ import { HashIndex } from '../../../daemon/net/hash-index.ts';
 import { Bans } from '../../../daemon/net/bans.ts';
 import { attestationSync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../../helpers/fixtures.ts';
+import { variant } from '../../helpers/hostile-envelopes.ts';
+import { parseEnvelope } from '../../../protocol/dsse.ts';
+import { createHash } from 'node:crypto';
 import { stubPair } from '../../helpers/stream-network.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -42,6 +45,32 @@ async function endlessIds(stream: Stream): Promise<void> {
     for (;;) await lp.write(encodeFrame({ type: FrameType.hashes, ids }));
   } catch {
     // aborted by the victim: the point of the exercise
+  }
+}
+
+/**
+ * A hostile sync server that offers, and then serves, re-encoded bytes of one public
+ * attestation: each verifies and reduces to the canonical envelope, which only costs the
+ * victim parsing and a verification.
+ */
+async function servesVariant(stream: Stream, bytes: Uint8Array): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  const hash = createHash('sha256').update(bytes).digest();
+  try {
+    const request = decodeFrame((await lp.read()).subarray());
+    if (request.type === FrameType.summaryRequest) {
+      const summary = new BucketSummary();
+      summary.add(hash);
+      await lp.write(encodeFrame({ type: FrameType.summary, summary }));
+    } else if (request.type === FrameType.hashesRequest) {
+      await lp.write(encodeFrame({ type: FrameType.hashes, ids: [hash.subarray(0, 8)] }));
+      await lp.write(encodeFrame({ type: FrameType.end }));
+    } else if (request.type === FrameType.envelopesRequest) {
+      await lp.write(encodeFrame({ type: FrameType.envelopes, envelopes: [bytes] }));
+      await lp.write(encodeFrame({ type: FrameType.end }));
+    }
+  } catch {
+    // cut off by the victim
   }
 }
 
@@ -136,6 +165,27 @@ describe('Sync, driven over in-memory stream pairs', () => {
       assert.equal(catching.counters.rounds, 1);
       assert.equal(catching.counters.envelopesAdded, 1000);
       assert.equal(await empty.store.count(), 1000);
+    });
+  });
+
+  describe('when a peer serves re-encoded bytes of an attestation (not its canonical form)', () => {
+    it('takes it as misbehaviour: the peer is dropped and banned, nothing is stored', async () => {
+      const canonical = envelopeBytes(keys[0]!, { image: 'core-variant' });
+      const bytes = variant(parseEnvelope(canonical, 'test'), 0);
+      const [victim, hostile] = await stubPair();
+      await hostile.components.registrar.handle(protocol, (stream) => void servesVariant(stream, bytes));
+      const { store, index } = await openStore();
+      stores.push(store);
+      const events: Logged[] = [];
+      const sync = attestationSync({ networkId: 'test', policy, store, index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(victim.components);
+      await sync.start();
+      await sync.syncWith(hostile.peerId);
+      await sync.stop();
+      const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
+      assert.equal(dropped.length, 1, JSON.stringify(events));
+      assert.match(String(dropped[0]!.fields.reason), /canonical form/);
+      assert.deepEqual(victim.hungUp.map(String), [hostile.peerId.toString()]);
+      assert.equal(await store.count(), 0);
     });
   });
 });
