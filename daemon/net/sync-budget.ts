@@ -6,7 +6,7 @@
  */
 
 /** The bound a misbehaving peer broke, for the log and the counters. */
-export type SyncBound = 'frame' | 'framesPerRound' | 'bytesPerRound' | 'idsPerReply' | 'reply' | 'inactivity' | 'envelope';
+export type SyncBound = 'frame' | 'framesPerRound' | 'bytesPerRound' | 'idsPerReply' | 'reply' | 'inactivity' | 'envelope' | 'streams';
 
 /** Thrown when a peer breaks the protocol or a bound; the peer is then dropped and banned. */
 export class Misbehaviour extends Error {

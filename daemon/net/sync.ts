@@ -80,7 +80,11 @@ export interface SyncInit {
   banMs?: number;
   /** Shared with the libp2p node's connection gater, so a banned peer is not dialled either. Default: sync's own. */
   bans?: Bans;
-  /** Sync streams a peer may have open towards us at once, per connection (the registrar refuses more). Default 4. */
+  /**
+   * Sync streams a peer may have open towards us at once, per connection (a round uses up to 2).
+   * One more is misbehaviour (dropped and banned); the registrar resets streams past twice this.
+   * Default 4.
+   */
   maxInboundStreams?: number;
   /** Sync streams we may have open towards a peer at once, per connection (a round uses up to 2). Default 4. */
   maxOutboundStreams?: number;
@@ -167,6 +171,8 @@ export class AttestationSync implements Startable {
   readonly #init: SyncInit;
   readonly #bans: Bans;
   readonly #running = new Map<string, Promise<void>>();
+  /** Inbound sync streams open now, per connection id. */
+  readonly #inbound = new Map<string, number>();
   /** Rounds failed in a row, per peer: the backoff. */
   readonly #failures = new Map<string, number>();
   /** Peers that answered "protocol not supported": not asked again until they reconnect. */
@@ -204,7 +210,7 @@ export class AttestationSync implements Startable {
     this.#stopped = false;
     await this.#components.registrar.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), {
       runOnLimitedConnection: false,
-      maxInboundStreams: this.#init.maxInboundStreams ?? 4,
+      maxInboundStreams: 2 * (this.#init.maxInboundStreams ?? 4),
       maxOutboundStreams: this.#init.maxOutboundStreams ?? 4,
     });
     this.#components.events.addEventListener('peer:identify', this.#onIdentify);
@@ -406,7 +412,11 @@ export class AttestationSync implements Startable {
     const idle = this.#idle();
     const { signal } = idle;
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+    const open = (this.#inbound.get(connection.id) ?? 0) + 1;
+    this.#inbound.set(connection.id, open);
     try {
+      const limit = this.#init.maxInboundStreams ?? 4;
+      if (open > limit) throw new Misbehaviour('streams', `sync: expected at most ${limit} streams open at once, got ${open}`);
       const request = this.#decode((await lp.read({ signal })).subarray());
       idle.touch();
       // Banned while connected (the gater keeps it from reconnecting): told so, not served.
@@ -420,6 +430,9 @@ export class AttestationSync implements Startable {
       else this.#log('sync.serve_failed', { peer: connection.remotePeer.toString(), error: error.message });
     } finally {
       idle.clear();
+      const left = this.#inbound.get(connection.id)! - 1;
+      if (left === 0) this.#inbound.delete(connection.id);
+      else this.#inbound.set(connection.id, left);
     }
   }
 

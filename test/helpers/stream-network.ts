@@ -49,7 +49,7 @@ async function stubNode(): Promise<StubNode & { link(other: StubNode): void }> {
         if (!handler) throw Object.assign(new Error(`protocol ${protocol} not supported`), { name: 'UnsupportedProtocolError' });
         dials += 1;
         const [outbound, inbound] = await streamPair();
-        void handler(inbound, { remotePeer: peerId } as unknown as Connection);
+        void handler(inbound, { remotePeer: peerId, id: `stub-connection-${peerId}` } as unknown as Connection);
         return outbound;
       },
     },

@@ -188,4 +188,23 @@ describe('Sync, driven over in-memory stream pairs', () => {
       assert.equal(await store.count(), 0);
     });
   });
+
+  describe('when a peer opens more sync streams at once than it may', () => {
+    it('takes the stream past maxInboundStreams as misbehaviour: dropped and banned', async () => {
+      const [serving, hostile] = await stubPair();
+      const { store, index } = await openStore();
+      stores.push(store);
+      const events: Logged[] = [];
+      const sync = attestationSync({ networkId: 'test', policy, store, index, intervalMs: 60_000, timeoutMs: 60_000, maxInboundStreams: 2, log: (event, fields) => events.push({ event, fields }) })(serving.components);
+      await sync.start();
+      // Three streams that never send a request: the third is one too many.
+      const streams = await Promise.all([0, 1, 2].map(() => hostile.components.connectionManager.openStream(serving.peerId, protocol)));
+      const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
+      assert.deepEqual(dropped.map((e) => e.fields.bound), ['streams'], JSON.stringify(events));
+      assert.match(String(dropped[0]!.fields.reason), /expected at most 2 streams open at once, got 3/);
+      assert.deepEqual(serving.hungUp.map(String), [hostile.peerId.toString()]);
+      for (const stream of streams) stream.abort(new Error('test over'));
+      await sync.stop();
+    });
+  });
 });
