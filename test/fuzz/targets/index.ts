@@ -1,6 +1,7 @@
 /** Every decoder target, for the large run (bench/fuzz.ts). */
 import type { FuzzTarget } from '../harness.ts';
+import { containerfileTarget } from './containerfile.ts';
 import { envelopeFileTarget, gossipMessageTarget } from './envelope.ts';
 import { syncFrameTarget } from './sync-frame.ts';
 
-export const TARGETS: readonly FuzzTarget<any>[] = [gossipMessageTarget, envelopeFileTarget, syncFrameTarget];
+export const TARGETS: readonly FuzzTarget<any>[] = [gossipMessageTarget, envelopeFileTarget, syncFrameTarget, containerfileTarget];
