@@ -55,10 +55,16 @@ export async function runCase<I>(target: FuzzTarget<I>, input: I): Promise<Outco
     const elapsed = ms();
     const why = unclear(target, error);
     if (why) return { kind: 'crash', error: why, ms: elapsed };
-    return elapsed > CASE_MS ? { kind: 'hang', ms: elapsed } : { kind: 'rejected', code: (error as StagexError).code, ms: elapsed };
+    return elapsed > CASE_MS ? { kind: 'hang', ms: elapsed } : { kind: 'rejected', code: codeOf(error as StagexError), ms: elapsed };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The error's code, with the rule that failed when the error names one (TreeError's problem). */
+function codeOf(error: StagexError): string {
+  const problem = (error as { problem?: unknown }).problem;
+  return typeof problem === 'string' ? `${error.code}/${problem}` : error.code;
 }
 
 /** Why a thrown error is not a clear rejection, or undefined when it is one. */
