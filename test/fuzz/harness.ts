@@ -21,8 +21,8 @@ export interface FuzzTarget<I> {
   decode(input: I): unknown;
   /** The codes a rejection may carry. */
   codes: readonly string[];
-  /** Text every rejection message must contain: the name the input was given. */
-  where: string;
+  /** Text every rejection message must contain: the name the input was given (or that the decoder derives from it). */
+  where: string | ((input: I) => string);
   /** Throws when an accepted value breaks the decoder's own contract (schema, round trip). */
   check?(value: unknown, input: I): void;
 }
@@ -53,7 +53,7 @@ export async function runCase<I>(target: FuzzTarget<I>, input: I): Promise<Outco
     return { kind: 'accepted', ms: elapsed };
   } catch (error) {
     const elapsed = ms();
-    const why = unclear(target, error);
+    const why = unclear(target.codes, typeof target.where === 'string' ? target.where : target.where(input), error);
     if (why) return { kind: 'crash', error: why, ms: elapsed };
     return elapsed > CASE_MS ? { kind: 'hang', ms: elapsed } : { kind: 'rejected', code: codeOf(error as StagexError), ms: elapsed };
   } finally {
@@ -68,11 +68,11 @@ function codeOf(error: StagexError): string {
 }
 
 /** Why a thrown error is not a clear rejection, or undefined when it is one. */
-function unclear(target: FuzzTarget<unknown>, error: unknown): string | undefined {
+function unclear(codes: readonly string[], where: string, error: unknown): string | undefined {
   if (!(error instanceof StagexError)) return `expected a StagexError, got ${error instanceof Error ? error.stack : String(error)}`;
-  if (!target.codes.includes(error.code)) return `expected one of the codes ${target.codes.join(', ')}, got ${error.code}: ${error.message}`;
-  if (!error.message.includes(target.where)) return `expected the message to name ${JSON.stringify(target.where)}, got ${JSON.stringify(error.message)}`;
-  if (error.message.length < target.where.length + MIN_WHY_CHARS) return `expected the message to say why, got ${JSON.stringify(error.message)}`;
+  if (!codes.includes(error.code)) return `expected one of the codes ${codes.join(', ')}, got ${error.code}: ${error.message}`;
+  if (!error.message.includes(where)) return `expected the message to name ${JSON.stringify(where)}, got ${JSON.stringify(error.message)}`;
+  if (error.message.length < where.length + MIN_WHY_CHARS) return `expected the message to say why, got ${JSON.stringify(error.message)}`;
   return undefined;
 }
 
