@@ -5,6 +5,7 @@ import { configTarget } from './config.ts';
 import { containerfileTarget } from './containerfile.ts';
 import { envelopeFileTarget, gossipMessageTarget } from './envelope.ts';
 import { packageTomlTarget } from './package-toml.ts';
+import { stagexSignatureTarget } from './stagex-signature.ts';
 import { syncFrameTarget } from './sync-frame.ts';
 
-export const TARGETS: readonly FuzzTarget<any>[] = [gossipMessageTarget, envelopeFileTarget, syncFrameTarget, containerfileTarget, packageTomlTarget, configTarget, apiRequestTarget];
+export const TARGETS: readonly FuzzTarget<any>[] = [gossipMessageTarget, envelopeFileTarget, syncFrameTarget, containerfileTarget, packageTomlTarget, configTarget, apiRequestTarget, stagexSignatureTarget];
