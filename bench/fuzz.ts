@@ -13,6 +13,8 @@ import fc from 'fast-check';
 import { runCase, type FuzzTarget, type Outcome } from '../test/fuzz/harness.ts';
 
 const HANG_SECONDS = 30;
+/** Loading the targets (signing their seed files) on a busy machine; the watchdog starts after. */
+const STARTUP_SECONDS = 600;
 const HEAP_MB = 1024;
 /** Crash examples kept per decoder, and the characters of each input shown. */
 const EXAMPLES = 3;
@@ -59,6 +61,7 @@ async function fuzzInWorker(job: Job): Promise<Report> {
       if (report.examples.length < EXAMPLES) report.examples.push(`${outcome.kind} on ${show(input)}: ${outcome.kind === 'crash' ? outcome.error : `${outcome.ms.toFixed(0)} ms`}`);
     }
   };
+  parentPort!.postMessage('started');
   // Every case passes: the run counts outcomes instead of stopping at the first failure.
   await fc.check(fc.asyncProperty(target.arbitrary, async (input) => {
     tally(await runCase(target, input), input);
@@ -78,21 +81,27 @@ function runWorker(job: Job): Promise<Report> {
   return new Promise((resolve) => {
     const counter = new Int32Array(job.counter);
     const worker = new Worker(new URL(import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: HEAP_MB } });
+    let started = false;
     let seen = -1;
     let still = 0;
     const watchdog = setInterval(() => {
       const now = Atomics.load(counter, 0);
       still = now === seen ? still + 1 : 0;
       seen = now;
-      if (still >= HANG_SECONDS) {
+      if (still >= (started ? HANG_SECONDS : STARTUP_SECONDS)) {
         clearInterval(watchdog);
         void worker.terminate();
-        resolve(hungReport(job, now, `hang: no case finished for ${HANG_SECONDS} s`));
+        resolve(hungReport(job, now, started ? `hang: no case finished for ${HANG_SECONDS} s` : `hang: the targets did not load in ${STARTUP_SECONDS} s`));
       }
     }, 1000);
-    worker.once('message', (report: Report) => {
+    worker.on('message', (message: 'started' | Report) => {
+      if (message === 'started') {
+        started = true;
+        still = 0;
+        return;
+      }
       clearInterval(watchdog);
-      resolve(report);
+      resolve(message);
     });
     worker.once('error', (error) => {
       clearInterval(watchdog);
