@@ -36,17 +36,20 @@ export type Outcome =
 /** A message says why only when there is more to it than where. */
 const MIN_WHY_CHARS = 12;
 
-/** Runs one case and says how it ended; never throws. */
+/** What an asynchronous case that outlives CASE_MS resolves to. */
+const HANG = Symbol('hang');
+
+/** Runs one case and says how it ended; never throws. An asynchronous case is cut off at CASE_MS; a synchronous one is measured (bench/fuzz.ts's watchdog ends one that never returns). */
 export async function runCase<I>(target: FuzzTarget<I>, input: I): Promise<Outcome> {
   const start = performance.now();
   const ms = () => performance.now() - start;
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'hang'>((resolve) => {
-    timer = setTimeout(() => resolve('hang'), CASE_MS);
+  const timeout = new Promise<typeof HANG>((resolve) => {
+    timer = setTimeout(() => resolve(HANG), CASE_MS);
   });
   try {
     const value = await Promise.race([Promise.resolve().then(() => target.decode(input)), timeout]);
-    if (value === 'hang') return { kind: 'hang', ms: ms() };
+    if (value === HANG) return { kind: 'hang', ms: ms() };
     const elapsed = ms();
     if (elapsed > CASE_MS) return { kind: 'hang', ms: elapsed };
     target.check?.(value, input);
