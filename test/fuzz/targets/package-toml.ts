@@ -37,7 +37,8 @@ const deep = fc.tuple(fc.integer({ min: 900, max: 5000 }), fc.constantFrom('[', 
 
 export const packageTomlTarget: FuzzTarget<string> = {
   name: 'package.toml',
-  arbitrary: fc.oneof(mutatedText(samples), retyped, deep, fc.string({ unit: 'grapheme', maxLength: 200 })),
+  // Byte edits mostly break the TOML itself; edited values reach the schema and the templates.
+  arbitrary: fc.oneof({ arbitrary: mutatedText(samples), weight: 3 }, { arbitrary: retyped, weight: 5 }, { arbitrary: deep, weight: 1 }, { arbitrary: fc.string({ unit: 'grapheme', maxLength: 200 }), weight: 1 }),
   decode(text) {
     const toml = parsePackageToml(text, FILE);
     const sources = resolveSources(toml, toml.version ?? null, FILE);
