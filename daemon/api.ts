@@ -1,6 +1,7 @@
 /**
  * The local HTTP API (DESIGN section 8), on a loopback address or a unix socket only. Every
- * parameter and body is validated with zod; bad input is a 400 with a code and a message
+ * request target, parameter and body is validated with zod (api-request.ts readApiRequest,
+ * pure, fuzzed); bad input is a 400 with a code and a message
  * that says what was expected, and changes nothing. Anything else that fails (the store, the
  * node) is a 500 with its own code: the caller did nothing wrong, retrying may help; a full
  * disk is a 507 STORE_FULL (nothing stored; retry once space returns).
@@ -33,47 +34,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { z } from 'zod';
 import { ProtocolError, StagexError } from '../protocol/errors.ts';
-import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
-import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
-import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
+import { bodyLimit, HttpError, readApiRequest, requestName, type QueryParams, type VerifyEntries } from './api-request.ts';
+import type { PageServer } from './page/server.ts';
 import { kindOf } from './regular-file.ts';
 import { checkRequest, NONCE_HEADER, PROOF_HEADER } from './api-auth.ts';
 import { requirePrivateDir } from './private-dir.ts';
 import { dirname } from 'node:path';
-import type { PageServer } from './page/server.ts';
-
-const querySchema = z.strictObject({
-  image: imageNameSchema.optional(),
-  digest: z.string().transform((d) => d.replace(/^sha256:/, '')).pipe(sha256HexSchema).optional(),
-  key: z.string().min(1).max(128).optional(),
-}).refine((q) => [q.image, q.digest, q.key].filter((v) => v !== undefined).length <= 1, 'give at most one of image, digest, key');
-
-const verifySchema = z.strictObject({
-  entries: z.array(z.strictObject({ image: imageNameSchema, digest: sha256HexSchema, where: z.string().max(512).default('api') })).min(1).max(100_000),
-});
-
-/** Files per POST /signatures: 64 files of at most 64 KiB fit the body limit in base64. */
-export const SIGNATURES_PER_REQUEST = 64;
-
-const signaturesSchema = z.strictObject({
-  files: z.array(z.strictObject({
-    path: z.string().min(1).max(512),
-    signature: z.base64().max(Math.ceil(MAX_SIGNATURE_BYTES / 3) * 4).transform((b) => new Uint8Array(Buffer.from(b, 'base64'))),
-  })).min(1).max(SIGNATURES_PER_REQUEST),
-});
-
-const MAX_BODY = 8 * 1024 * 1024;
 
 export interface ApiHandlers {
   health(): unknown;
   status(): Promise<unknown>;
   peers(): unknown;
-  query(params: z.output<typeof querySchema>): Promise<unknown>;
-  verify(entries: z.output<typeof verifySchema>['entries']): Promise<unknown>;
+  query(params: QueryParams): Promise<unknown>;
+  verify(entries: VerifyEntries): Promise<unknown>;
   submit(bytes: Uint8Array): Promise<unknown>;
   /** StageX OpenPGP signature files, verified and stored as votes. */
   signatures(files: { path: string; bytes: Uint8Array }[]): Promise<unknown>;
@@ -84,23 +60,6 @@ export interface ApiHandlers {
   /** The consistency walk of the store (`stagex-node store check` on a running node). */
   storeCheck(): Promise<unknown>;
   metrics: Registry;
-}
-
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new HttpError(400, 'BAD_REQUEST', `${what}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
 
 async function body(request: IncomingMessage, limit: number): Promise<Uint8Array> {
@@ -114,32 +73,29 @@ async function body(request: IncomingMessage, limit: number): Promise<Uint8Array
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-async function jsonBody(request: IncomingMessage, what: string): Promise<unknown> {
-  const bytes = await body(request, MAX_BODY);
-  try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (error) {
-    throw new HttpError(400, 'BAD_REQUEST', `${what}: body is not JSON (${(error as Error).message})`);
-  }
-}
-
 async function route(handlers: ApiHandlers, request: IncomingMessage, response: ServerResponse, page: PageServer | undefined): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://localhost');
+  const [method, url] = [request.method ?? '', request.url ?? '/'];
+  const limit = bodyLimit(method, url);
+  let api;
+  try {
+    api = readApiRequest(method, url, limit === undefined ? new Uint8Array() : await body(request, limit));
+  } catch (error) {
+    // Not an API route: maybe the status page's (daemon/page/server.ts).
+    if (page && error instanceof HttpError && error.code === 'NOT_FOUND' && await page.route(request, response)) return;
+    throw error;
+  }
   const send = (status: number, value: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
   };
-  switch (key(request)) {
-    case 'GET /health': return send(200, handlers.health());
-    case 'GET /status': return send(200, await handlers.status());
-    case 'GET /peers': return send(200, handlers.peers());
-    case 'GET /query': return send(200, await handlers.query(parse(querySchema, Object.fromEntries(url.searchParams), 'query')));
-    case 'POST /verify': return send(200, await handlers.verify(parse(verifySchema, await jsonBody(request, 'verify'), 'verify').entries));
-    case 'POST /signatures': {
-      const { files } = parse(signaturesSchema, await jsonBody(request, 'signatures'), 'signatures');
-      return send(200, await handlers.signatures(files.map((f) => ({ path: f.path, bytes: f.signature }))));
-    }
-    case 'POST /envelopes': return send(200, await handlers.submit(await body(request, MAX_ENVELOPE_BYTES)));
-    case 'GET /envelopes': {
+  switch (api.route) {
+    case 'health': return send(200, handlers.health());
+    case 'status': return send(200, await handlers.status());
+    case 'peers': return send(200, handlers.peers());
+    case 'query': return send(200, await handlers.query(api.params));
+    case 'verify': return send(200, await handlers.verify(api.entries));
+    case 'signatures': return send(200, await handlers.signatures(api.files));
+    case 'submit': return send(200, await handlers.submit(api.bytes));
+    case 'envelopes': {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       for await (const { hash, bytes } of handlers.envelopes()) {
         if (!response.write(`${JSON.stringify({ hash, envelope: Buffer.from(bytes).toString('base64') })}\n`)) await once(response, 'drain');
@@ -147,25 +103,18 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
       response.end();
       return;
     }
-    case 'POST /reload': {
+    case 'reload': {
       // The file is the operator's, not the request's: its problems are a 422 saying what is wrong where.
       const reloaded = await handlers.reload().catch((error: unknown) => {
-        throw error instanceof StagexError && ['BAD_CONFIG', 'CONFIG_NOT_FOUND'].includes(error.code) ? new HttpError(422, error.code, error.message) : error;
+        throw error instanceof StagexError && (error.code === 'BAD_CONFIG' || error.code === 'CONFIG_NOT_FOUND') ? new HttpError(422, error.code, error.message) : error;
       });
       return send(200, reloaded);
     }
-    case 'GET /store/check': return send(200, await handlers.storeCheck());
-    case 'GET /metrics':
+    case 'storeCheck': return send(200, await handlers.storeCheck());
+    case 'metrics':
       response.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(await handlers.metrics.metrics());
       return;
-    default:
-      if (page && await page.route(request, response)) return;
-      throw new HttpError(404, 'NOT_FOUND', `no route ${key(request)}; see daemon/api.ts`);
   }
-}
-
-function key(request: IncomingMessage): string {
-  return `${request.method} ${new URL(request.url ?? '/', 'http://localhost').pathname}`;
 }
 
 export interface RunningApi {
@@ -181,9 +130,9 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
   const server: Server = createServer((request, response) => {
     // The status page (daemon/page/): a browser's request, with no Authorization, passes its own gate.
     const browser = page?.takes(request) === true;
-    const auth = browser ? { ok: true } : checkRequest(token, { method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization, nonce: request.headers[NONCE_HEADER] });
+    const auth = browser ? { ok: true, proof: undefined } : checkRequest(token, { method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization, nonce: request.headers[NONCE_HEADER] });
     if (!auth.ok) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: `${key(request)}: expected this daemon's token (Authorization: Bearer <api.token>, or the CLI's Stagex-HMAC), got ${request.headers.authorization === undefined ? 'no Authorization header' : 'another'}` } }));
+      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: `${requestName(request.method, request.url)}: expected this daemon's token (Authorization: Bearer <api.token>, or the CLI's Stagex-HMAC), got ${request.headers.authorization === undefined ? 'no Authorization header' : 'another'}` } }));
       return;
     }
     if (auth.proof) response.setHeader(PROOF_HEADER, auth.proof);
@@ -192,8 +141,8 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
       // node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
         : error instanceof ProtocolError ? [400, error.code, error.message]
-        : error instanceof StagexError ? [error.code === 'STORE_FULL' ? 507 : 500, error.code, `${key(request)}: ${error.message}`]
-        : [500, 'INTERNAL', `${key(request)}: ${(error as Error).message}`];
+        : error instanceof StagexError ? [error.code === 'STORE_FULL' ? 507 : 500, error.code, `${requestName(request.method, request.url)}: ${error.message}`]
+        : [500, 'INTERNAL', `${requestName(request.method, request.url)}: ${(error as Error).message}`];
       if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { code, message } }));
     });

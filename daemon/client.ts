@@ -15,7 +15,7 @@ import { withStore, type NodeContext } from './context.ts';
 import type { Config } from './config.ts';
 import { DaemonError } from './errors.ts';
 import { StagexError } from '../protocol/errors.ts';
-import { SIGNATURES_PER_REQUEST } from './api.ts';
+import { SIGNATURES_PER_REQUEST } from './api-request.ts';
 import { signRequest, PROOF_HEADER } from './api-auth.ts';
 import { readApiToken } from './api-token.ts';
 import type { SignatureOutcome } from './signature-import.ts';

@@ -104,6 +104,11 @@ export async function loadConfig(file: string): Promise<Config> {
   } catch (error) {
     throw new DaemonError('CONFIG_NOT_FOUND', `config ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make one with \`stagex-node init\``);
   }
+  return parseConfigText(text, path);
+}
+
+/** The config file's text (JSON with "//" comment keys) validated and resolved; DaemonError BAD_CONFIG. */
+export function parseConfigText(text: string, path: string): Config {
   let json: unknown;
   try {
     json = JSON.parse(text);

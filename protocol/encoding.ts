@@ -68,9 +68,17 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** Drops keys starting with "//", at every depth: JSON has no comments, so config files document fields so. */
-export function withoutComments(json: unknown): unknown {
-  if (Array.isArray(json)) return json.map(withoutComments);
+/**
+ * Deeper than any file documented with comments nests (a config is 4 levels deep): below it,
+ * values are left as they are, so that a hostile file nested thousands deep cannot overflow
+ * the stack here; its schema refuses it instead.
+ */
+const COMMENT_DEPTH = 32;
+
+/** Drops keys starting with "//", at every depth up to COMMENT_DEPTH: JSON has no comments, so config files document fields so. */
+export function withoutComments(json: unknown, depth = 0): unknown {
+  if (depth >= COMMENT_DEPTH) return json;
+  if (Array.isArray(json)) return json.map((v) => withoutComments(v, depth + 1));
   if (json === null || typeof json !== 'object') return json;
-  return Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith('//')).map(([k, v]) => [k, withoutComments(v)]));
+  return Object.fromEntries(Object.entries(json).filter(([k]) => !k.startsWith('//')).map(([k, v]) => [k, withoutComments(v, depth + 1)]));
 }

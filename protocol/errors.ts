@@ -41,8 +41,45 @@ export class ProtocolError extends StagexError<ProtocolErrorCode> {
 
 /** Shortens a value for an error message: what was received, without flooding a log. */
 export function describeValue(value: unknown, max = 80): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
-  return text.length > max ? `${text.slice(0, max)}... (${text.length} chars)` : text;
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value);
+    return text.length > max ? `${text.slice(0, max)}... (${text.length} chars)` : text;
+  }
+  const text = jsonHead(value, max);
+  return text.length > max ? `${text.slice(0, max)}... (more)` : text;
+}
+
+/**
+ * JSON text of a value (as JSON.stringify writes it; bigints and non-finite numbers as
+ * written), stopped once it is longer than `budget` characters: it walks no further than it
+ * shows, so a hostile value nested thousands deep costs what a flat one does, where
+ * JSON.stringify would recurse to the stack limit and throw a RangeError.
+ */
+function jsonHead(value: unknown, budget: number): string {
+  let out = '';
+  const write = (text: string): boolean => {
+    out += text;
+    return out.length <= budget;
+  };
+  const walk = (v: unknown): boolean => {
+    if (typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v))) return write(String(v));
+    if (v === null || typeof v !== 'object' || typeof (v as { toJSON?: unknown }).toJSON === 'function') return write(JSON.stringify(v) ?? String(v));
+    if (Array.isArray(v)) {
+      if (!write('[')) return false;
+      for (let i = 0; i < v.length; i++) if ((i > 0 && !write(',')) || !walk(v[i] ?? null)) return false;
+      return write(']');
+    }
+    if (!write('{')) return false;
+    let first = true;
+    for (const [k, item] of Object.entries(v)) {
+      if (item === undefined || typeof item === 'function') continue;
+      if ((!first && !write(',')) || !write(`${JSON.stringify(k)}:`) || !walk(item)) return false;
+      first = false;
+    }
+    return write('}');
+  };
+  walk(value);
+  return out;
 }
 
 /** The value at a zod issue's path in the input, to say what was received. */

@@ -41,7 +41,7 @@ const indexSchema = z.strictObject({
     payloadSha256: sha256HexSchema,
   })),
 });
-type Index = z.output<typeof indexSchema>;
+export type Index = z.output<typeof indexSchema>;
 type IndexEntry = Index['statements'][number];
 
 /** The public half of the node's key. */
@@ -86,12 +86,19 @@ export async function exportStatements(dir: string, statements: readonly Waiting
 /** Reads `dir/index.json`; BAD_STATEMENTS names the file, the field and what was expected. */
 export async function readIndex(dir: string): Promise<Index> {
   const path = join(dir, INDEX_FILE);
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new SignerError('BAD_STATEMENTS', `${path}: expected the index that \`stagex-node statements export\` writes, got ${error.code ?? error.message}`, { cause: error });
+  });
+  return parseIndex(text, path);
+}
+
+/** The text of an index.json named `path`; BAD_STATEMENTS names the file, the field and what was expected. */
+export function parseIndex(text: string, path: string): Index {
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new SignerError('BAD_STATEMENTS', `${path}: expected the index that \`stagex-node statements export\` writes, got ${why}`, { cause: error });
+    throw new SignerError('BAD_STATEMENTS', `${path}: expected the index that \`stagex-node statements export\` writes, got ${(error as Error).message}`, { cause: error });
   }
   const parsed = indexSchema.safeParse(withoutComments(json));
   if (!parsed.success) throw new SignerError('BAD_STATEMENTS', `${path}:\n${describeIssues(parsed.error.issues, json).join('\n')}`);

@@ -40,23 +40,31 @@ export function parseContainerfile(text: string): ContainerfileInfo {
   const lines = text.split(/\r?\n/);
   const named = new Map<string, number>();
   const stages: string[] = [];
+  /** The same names, for lookups in files with many stages. */
+  const stageNames = new Set<string>();
   const external: { ref: string; line: number }[] = [];
   const engineDependent: { stage: number; keyword: string; line: number }[] = [];
   const outside = (ref: string | undefined, line: number): void => {
-    if (ref === undefined || imageOf(ref) !== undefined || ref.toLowerCase() === 'scratch' || stages.includes(ref.toLowerCase())) return;
+    if (ref === undefined || imageOf(ref) !== undefined || ref.toLowerCase() === 'scratch' || stageNames.has(ref.toLowerCase())) return;
     external.push({ ref, line });
   };
   let i = 0;
   while (i < lines.length) {
     const line = i + 1;
-    let instruction = lines[i++]!.trimStart();
-    if (instruction === '' || instruction.startsWith('#')) continue;
-    while (instruction.endsWith('\\') && i < lines.length) {
+    const first = lines[i++]!.trimStart();
+    if (first === '' || first.startsWith('#')) continue;
+    // Continued lines are joined once at the end: appending each to the whole would be quadratic.
+    const parts = [first];
+    while (parts[parts.length - 1]!.endsWith('\\') && i < lines.length) {
       const next = lines[i++]!;
       if (next.trimStart().startsWith('#')) continue;
-      instruction = `${instruction.slice(0, -1)} ${next}`;
+      parts[parts.length - 1] = parts[parts.length - 1]!.slice(0, -1);
+      parts.push(next);
     }
-    const keyword = /^\S+/.exec(instruction)![0].toUpperCase();
+    const instruction = parts.join(' ');
+    // A continuation from a lone `\` starts with the joining space, or holds nothing at all.
+    const keyword = /^\S+/.exec(instruction.trimStart())?.[0].toUpperCase();
+    if (keyword === undefined) continue;
     if (HEREDOC_INSTRUCTIONS.has(keyword)) i = skipHeredocs(instruction, lines, i);
     if (ENGINE_DEPENDENT.has(keyword) && stages.length > 0) engineDependent.push({ stage: stages.length - 1, keyword, line });
     if (keyword !== 'FROM' && keyword !== 'COPY') continue;
@@ -67,7 +75,9 @@ export function parseContainerfile(text: string): ContainerfileInfo {
       const image = imageOf(args[0]);
       if (image && !named.has(image)) named.set(image, line);
       outside(args[0], line);
-      stages.push(args[1]?.toUpperCase() === 'AS' ? (args[2] ?? '').toLowerCase() : '');
+      const stage = args[1]?.toUpperCase() === 'AS' ? (args[2] ?? '').toLowerCase() : '';
+      stages.push(stage);
+      stageNames.add(stage);
     } else if (keyword === 'COPY') {
       const from = flags.find((f) => f.toLowerCase().startsWith('--from='));
       const ref = from?.slice('--from='.length).replace(/^(["'])(.*)\1$/, '$2');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readFile, writeFile, lstat } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { cli, freePort } from '../../scripts/local-network.ts';
 import { loadContext } from '../../daemon/context.ts';
@@ -147,6 +147,27 @@ describe('startApi', () => {
         const bad = await callApi({ listen, token }, 'GET', '/query?colour=red');
         assert.equal(bad!.status, 400);
         assert.equal(replyError(bad!, 'query').code, 'BAD_REQUEST');
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
+  describe('when a request target is not a URL', () => {
+    const raw = (address: string, request: string) => new Promise<string>((resolve, reject) => {
+      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+      const socket = connect(port, host, () => socket.end(request));
+      let reply = '';
+      socket.on('data', (chunk) => (reply += chunk.toString()));
+      socket.on('end', () => resolve(reply.split('\r\n')[0]!));
+      socket.on('error', reject);
+    });
+    it('answers "//[" 401 unauthenticated and 400 authenticated, and keeps serving (new URL threw and crashed the daemon)', async () => {
+      const api = await startApi('127.0.0.1:0', failing(new Error('unused')), token);
+      try {
+        assert.match(await raw(api.address, 'GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), / 401 /);
+        assert.match(await raw(api.address, `GET //[ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`), / 400 /);
+        assert.equal((await callApi({ listen: api.address, token }, 'GET', '/health'))!.status, 200);
       } finally {
         await api.close();
       }
