@@ -32,6 +32,7 @@ import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
 import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
+import { StoreError } from '../store/errors.ts';
 import { kindOf } from './regular-file.ts';
 import { checkRequest, NONCE_HEADER, PROOF_HEADER } from './api-auth.ts';
 import { requirePrivateDir } from './private-dir.ts';
@@ -146,6 +147,9 @@ function key(request: IncomingMessage): string {
   return `${request.method} ${new URL(request.url ?? '/', 'http://localhost').pathname}`;
 }
 
+/** Store refusals of a valid envelope (store/vote-cap.ts): the submitter's doing, not a failure. */
+const REFUSALS = new Set(['KEY_ALREADY_VOTED', 'KEY_DIGEST_CAP']);
+
 export interface RunningApi {
   address: string;
   close(): Promise<void>;
@@ -164,10 +168,11 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
     }
     if (auth.proof) response.setHeader(PROOF_HEADER, auth.proof);
     route(handlers, request, response).catch((error: unknown) => {
-      // Only the request can be a client's fault (bad bytes, an unknown signer); a store or
-      // node failure is the server's and says so.
+      // Only the request can be a client's fault (bad bytes, an unknown signer, an envelope
+      // the per-key cap refuses); a store or node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
         : error instanceof ProtocolError ? [400, error.code, error.message]
+        : error instanceof StoreError && REFUSALS.has(error.code) ? [409, error.code, error.message]
         : error instanceof StagexError ? [500, error.code, `${key(request)}: ${error.message}`]
         : [500, 'INTERNAL', `${key(request)}: ${(error as Error).message}`];
       if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });

@@ -30,7 +30,7 @@ export function verdictTable(verdicts: readonly Verdict[], policy: TrustPolicy):
 
 /** Who said what in a conflict: `1a2b3c4d5e6f by alice, bob vs 9f8e7d6c5b4a by mallory`. */
 export function conflictEvidence(evidence: readonly DigestEvidence[]): string {
-  return evidence.map((d) => `${short(d.digest)} by ${d.keys.map((k) => k.signer).join(', ')}`).join(' vs ');
+  return evidence.map((d) => `${short(d.digest)} by ${d.keys.map((k) => k.signer).sort().join(', ')}`).join(' vs ');
 }
 
 /** `EQUIVOCATING (votes void): mallory signed 1a2b3c4d5e6f and 9f8e7d6c5b4a`. */
