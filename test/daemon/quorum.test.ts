@@ -122,9 +122,11 @@ describe('seven reproducers at threshold 4: three colluders, an equivocator, a r
         assert.deepEqual(entry.evidence.map((d: { digest: string; keys: { signer: string; keyid: string }[] }) => [d.digest, d.keys.map((k) => k.signer).sort(), d.keys.map((k) => k.keyid).sort()]),
           [[good(SPLIT), HONEST, keyidsOf(HONEST)], [evil(SPLIT), COLLUDERS, keyidsOf(COLLUDERS)]], `${member.name}: verify --json evidence`);
       }
-      const s = await status(member);
-      assert.deepEqual(s.store.conflicts.find((c: { image: string }) => c.image === SPLIT)?.digests.map((d: { signers: string[] }) => d.signers.sort()), [HONEST, COLLUDERS]);
     }
+    // /status is computed at most once a second: waited for, then read.
+    const conflictOf = async (member: Member) => (await status(member)).store.conflicts.find((c: { image: string }) => c.image === SPLIT)?.digests.map((d: { signers: string[] }) => [...d.signers].sort());
+    await until('every /status lists the conflict', async () => (await Promise.all(nodes.map(conflictOf))).every((c) => c !== undefined), CONVERGE_MS);
+    for (const member of nodes) assert.deepEqual(await conflictOf(member), [HONEST, COLLUDERS], `${member.name}: /status names who said what`);
     await until('every daemon logged the conflict', () => nodes.every((m) => m.log.some((line) => line.includes('"event":"verdict.conflict"') && line.includes(SPLIT))), CONVERGE_MS);
   });
 
@@ -150,13 +152,13 @@ describe('seven reproducers at threshold 4: three colluders, an equivocator, a r
       const [v] = await verdicts(member, EQUIV);
       assert.deepEqual(v!.equivocating, [{ keyid: keyidOf(by('c0')), digests: [good(EQUIV), evil(EQUIV)].sort() }], member.name);
       assert.deepEqual([v!.digest, v!.count, v!.digests.map((d) => d.keyids)], [good(EQUIV), 4, [keyidsOf(HONEST)]], member.name);
-      assert.ok((await status(member)).store.equivocating.includes('c0'), `${member.name}: /status names c0`);
       const text = await verify(member, EQUIV, good(EQUIV));
       assert.equal(text.code, 0, text.out);
       assert.match(text.out, /EQUIVOCATING \(votes void\): c0 signed/);
       const json = JSON.parse((await verify(member, EQUIV, evil(EQUIV), true)).out);
       assert.deepEqual(json.failing[0].equivocating.map((e: { signer: string; digests: string[] }) => [e.signer, e.digests]), [['c0', [good(EQUIV), evil(EQUIV)].sort()]]);
     }
+    await until('every /status names c0 as equivocating', async () => (await Promise.all(nodes.map(status))).every((s) => s.store.equivocating.includes('c0')), CONVERGE_MS);
     await until('every daemon logged the equivocation', () => nodes.every((m) => m.log.some((line) => line.includes('"event":"verdict.equivocation"') && line.includes('"key":"c0"'))), CONVERGE_MS);
   });
 
