@@ -89,6 +89,24 @@ export function startMember(member: Member, extraArgs: string[] = []): void {
   member.process = child;
 }
 
+/**
+ * Waits until a started member's daemon answers on its API, failing at once if it exited. Poll
+ * a starting member with the CLI only after this: a CLI that finds no daemon opens the store
+ * itself, and a daemon starting meanwhile finds the store locked and exits.
+ */
+export async function answering(member: Member, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const child = member.process;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${member.name} exited (${child.exitCode ?? child.signalCode}) before answering: ${member.log.slice(-3).join(' | ')}`);
+    }
+    if (await health(member).catch(() => undefined)) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${member.name} to answer on its API`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function stopMember(member: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   const child = member.process;
   if (!child || child.exitCode !== null) return child?.exitCode ?? null;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
-import { cli, makeCluster, memberApi, startMember, status, stopMember, until, type Member } from '../../scripts/local-network.ts';
+import { answering, cli, makeCluster, memberApi, startMember, status, stopMember, until, type Member } from '../../scripts/local-network.ts';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.ts';
 import { hex64 } from '../helpers/fixtures.ts';
@@ -63,6 +63,9 @@ describe('five stagex-node daemons in a ring (separate processes, threshold 3 of
     await until('others trust core-b', async () => (await verdict(ring[0]!, 'core-b', digest)) === 0, CONVERGE_MS);
     assert.equal(await verdict(late, 'core-b', digest), 1, 'the stopped node knows nothing of core-b (its store is opened directly)');
     startMember(late);
+    // Polled with the CLI only once the daemon answers: until then the CLI would open the
+    // store itself, and the starting daemon, finding it locked, would exit.
+    await answering(late);
     await until('the restarted node trusts core-b', async () => (await verdict(late, 'core-b', digest)) === 0, CONVERGE_MS);
     // Sync brings what it lacks; gossipsub may also offer (IHAVE) the last seconds' messages to a
     // peer that just joined, so how the four split between the two is not fixed.
