@@ -37,6 +37,7 @@ import { once } from 'node:events';
 import { ProtocolError, StagexError } from '../protocol/errors.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
+import { StoreError } from '../store/errors.ts';
 import { bodyLimit, HttpError, readApiRequest, requestName, type QueryParams, type VerifyEntries } from './api-request.ts';
 import type { PageServer } from './page/server.ts';
 import { kindOf } from './regular-file.ts';
@@ -117,6 +118,9 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
   }
 }
 
+/** Store refusals of a valid envelope (store/vote-cap.ts): the submitter's doing, not a failure. */
+const REFUSALS = new Set(['KEY_ALREADY_VOTED', 'KEY_DIGEST_CAP']);
+
 export interface RunningApi {
   address: string;
   close(): Promise<void>;
@@ -137,10 +141,11 @@ export async function startApi(listen: string, handlers: ApiHandlers, token: str
     }
     if (auth.proof) response.setHeader(PROOF_HEADER, auth.proof);
     (browser ? page!.serveBrowser(request, response, () => route(handlers, request, response, page)) : route(handlers, request, response, page)).catch((error: unknown) => {
-      // Only the request can be a client's fault (bad bytes, an unknown signer); a store or
-      // node failure is the server's and says so.
+      // Only the request can be a client's fault (bad bytes, an unknown signer, an envelope
+      // the per-key cap refuses); a store or node failure is the server's and says so.
       const [status, code, message] = error instanceof HttpError ? [error.status, error.code, error.message]
         : error instanceof ProtocolError ? [400, error.code, error.message]
+        : error instanceof StoreError && REFUSALS.has(error.code) ? [409, error.code, error.message]
         : error instanceof StagexError ? [error.code === 'STORE_FULL' ? 507 : 500, error.code, `${requestName(request.method, request.url)}: ${error.message}`]
         : [500, 'INTERNAL', `${requestName(request.method, request.url)}: ${(error as Error).message}`];
       if (!response.headersSent) response.writeHead(status, { 'content-type': 'application/json' });

@@ -1,4 +1,5 @@
 /** Human output for the CLI: aligned tables and short digests. JSON output bypasses this. */
+import type { DigestEvidence, Equivocation } from '../protocol/manifest.ts';
 import type { Verdict } from '../protocol/threshold.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
 
@@ -25,4 +26,14 @@ export function verdictTable(verdicts: readonly Verdict[], policy: TrustPolicy):
     v.equivocating.length ? `EQUIVOCATING: ${names(v.equivocating.map((e) => e.keyid))}` : '',
   ]);
   return table(['IMAGE', 'PLATFORM', 'INPUT', 'STATUS', 'DIGESTS (SIGNERS)', ''], rows);
+}
+
+/** Who said what in a conflict: `1a2b3c4d5e6f by alice, bob vs 9f8e7d6c5b4a by mallory`. */
+export function conflictEvidence(evidence: readonly DigestEvidence[]): string {
+  return evidence.map((d) => `${short(d.digest)} by ${d.keys.map((k) => k.signer).sort().join(', ')}`).join(' vs ');
+}
+
+/** `EQUIVOCATING (votes void): mallory signed 1a2b3c4d5e6f and 9f8e7d6c5b4a`. */
+export function equivocation(keys: readonly Equivocation[]): string {
+  return `EQUIVOCATING (votes void): ${keys.map((e) => `${e.signer} signed ${e.digests.map(short).join(' and ')}`).join('; ')}`;
 }

@@ -4,7 +4,7 @@
  */
 import { ProtocolError } from './errors.ts';
 import type { Verdict } from './threshold.ts';
-import type { TrustPolicy } from './trust.ts';
+import { keyName, type TrustPolicy } from './trust.ts';
 import type { OpenpgpVote } from './stagex-signature.ts';
 
 export interface ManifestEntry {
@@ -43,7 +43,7 @@ export function parseManifest(text: string, file: string): ManifestEntry[] {
 export type EntryProblem =
   | { reason: 'unknown' }
   | { reason: 'pending'; count: number; threshold: number }
-  | { reason: 'conflict'; digests: string[] }
+  | { reason: 'conflict'; digests: string[]; evidence: DigestEvidence[] }
   | { reason: 'digest-differs'; trusted: string };
 
 /** A signer that vouched for an entry's digest, and how (DESIGN section 5). */
@@ -53,7 +53,29 @@ export interface Voucher {
   via: ('attestation' | 'openpgp')[];
 }
 
-export type EntryVerdict = ManifestEntry & { vouchers: Voucher[] } & (
+/** A key by the signer it belongs to (its configured name) and its keyid. */
+export interface KeyRef {
+  signer: string;
+  keyid: string;
+}
+
+/** Who said what in a conflict: one digest and the keys whose counted votes name it. */
+export interface DigestEvidence {
+  digest: string;
+  /** The identity the votes are for. */
+  platform: string;
+  inputDigest: string;
+  keys: KeyRef[];
+}
+
+/** A key that signed two digests for one identity of the image: its votes there are void. */
+export interface Equivocation extends KeyRef {
+  platform: string;
+  inputDigest: string;
+  digests: string[];
+}
+
+export type EntryVerdict = ManifestEntry & { vouchers: Voucher[]; equivocating: Equivocation[] } & (
   | { holds: true; via: 'canonical'; trusted: string }
   | { holds: true; via: 'vouched' }
   | ({ holds: false } & EntryProblem));
@@ -80,9 +102,11 @@ export interface ImageEvidence {
  *   those), or by a valid StageX OpenPGP signature by a fingerprint not revoked. Signers mix, and
  *   each counts once whichever keys it used (policy.voters and policy.openpgpVoters map keys to
  *   signers).
- * Otherwise the most serious reason is given: conflict, then digest-differs, then pending (the
+ * Otherwise the most serious reason is given: conflict (with the evidence: each digest and the
+ * keys that voted it), then digest-differs, then pending (the
  * best k: canonical votes of one identity, or signers vouching for hex), then unknown. An empty
- * manifest is BAD_MANIFEST: there is nothing to trust.
+ * manifest is BAD_MANIFEST: there is nothing to trust. Every entry names the keys that
+ * equivocated on the image (votes void), whatever its verdict.
  */
 export function decideManifest(entries: readonly ManifestEntry[], evidenceOf: (image: string) => ImageEvidence, policy: TrustPolicy): ManifestVerdict {
   if (entries.length === 0) throw new ProtocolError('BAD_MANIFEST', 'release manifest: expected at least one "<sha256 hex> <image>" entry, got none');
@@ -96,14 +120,21 @@ function decideEntry(entry: ManifestEntry, evidence: ImageEvidence, policy: Trus
   const conflict = verdicts.find((v) => v.status === 'conflict');
   const canonical = verdicts.find((v) => v.status === 'trusted' && v.digest === entry.digest);
   const vouchers = vouchersOf(entry.digest, evidence, policy);
-  if (conflict) return { ...entry, vouchers, holds: false, reason: 'conflict', digests: conflict.digests.map((d) => d.digest) };
-  if (canonical) return { ...entry, vouchers, holds: true, via: 'canonical', trusted: canonical.digest! };
-  if (vouchers.length >= policy.threshold) return { ...entry, vouchers, holds: true, via: 'vouched' };
+  const key = (keyid: string): KeyRef => ({ signer: keyName(policy, keyid), keyid });
+  const equivocating = verdicts.flatMap((v) => v.equivocating.map((e) => ({ ...key(e.keyid), platform: v.identity.platform, inputDigest: v.identity.inputDigest, digests: e.digests })));
+  const base = { ...entry, vouchers, equivocating };
+  if (conflict) {
+    const { platform, inputDigest } = conflict.identity;
+    const evidence = conflict.digests.map((d) => ({ digest: d.digest, platform, inputDigest, keys: d.keyids.map(key) }));
+    return { ...base, holds: false, reason: 'conflict', digests: conflict.digests.map((d) => d.digest), evidence };
+  }
+  if (canonical) return { ...base, holds: true, via: 'canonical', trusted: canonical.digest! };
+  if (vouchers.length >= policy.threshold) return { ...base, holds: true, via: 'vouched' };
   const trusted = verdicts.find((v) => v.status === 'trusted');
-  if (trusted) return { ...entry, vouchers, holds: false, reason: 'digest-differs', trusted: trusted.digest! };
+  if (trusted) return { ...base, holds: false, reason: 'digest-differs', trusted: trusted.digest! };
   const count = Math.max(vouchers.length, ...verdicts.map((v) => v.count));
-  if (verdicts.length > 0 || vouchers.length > 0) return { ...entry, vouchers, holds: false, reason: 'pending', count, threshold: policy.threshold };
-  return { ...entry, vouchers, holds: false, reason: 'unknown' };
+  if (verdicts.length > 0 || vouchers.length > 0) return { ...base, holds: false, reason: 'pending', count, threshold: policy.threshold };
+  return { ...base, holds: false, reason: 'unknown' };
 }
 
 /**

@@ -48,10 +48,11 @@ export async function cli(...args: string[]): Promise<{ code: number; out: strin
 /**
  * Makes reproducers in `root` that trust each other at `threshold` and dial the peers
  * `bootstrapOf` names (default: a ring, each dials the next), plus `untrusted` members that
- * trust the others but are not trusted. `builder` is every member's builder config (paths in it
+ * trust the others but are not trusted. Members named in `revoked` are listed among the trusted
+ * keys and revoked by every config. `builder` is every member's builder config (paths in it
  * are taken from each member's directory).
  */
-export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; networkId?: string; bootstrapOf?: (index: number, count: number) => number[]; builder?: Record<string, unknown> } = {}): Promise<Member[]> {
+export async function makeCluster(root: string, names: string[], threshold: number, options: { untrusted?: string[]; revoked?: string[]; networkId?: string; bootstrapOf?: (index: number, count: number) => number[]; builder?: Record<string, unknown> } = {}): Promise<Member[]> {
   const all = [...names, ...(options.untrusted ?? [])];
   const members: Member[] = [];
   for (const name of all) {
@@ -64,7 +65,8 @@ export async function makeCluster(root: string, names: string[], threshold: numb
   const trusted = members.filter((m) => names.includes(m.name));
   for (const [i, member] of members.entries()) {
     const json = JSON.parse(await readFile(member.config, 'utf8'));
-    json.trust = { threshold, keys: trusted.map((t) => ({ name: t.name, publicKey: t.publicKey })), revoked: [] };
+    const revoked = trusted.filter((t) => options.revoked?.includes(t.name)).map((t) => t.publicKey);
+    json.trust = { threshold, keys: trusted.map((t) => ({ name: t.name, publicKey: t.publicKey })), revoked };
     const peers = (options.bootstrapOf ?? ((j, n) => [(j + 1) % n]))(i, trusted.length).map((j) => trusted[j]!).filter((p) => p !== member);
     json.network.listen = [`/ip4/127.0.0.1/tcp/${member.p2pPort}`];
     json.network.bootstrap = peers.map((p) => `/ip4/127.0.0.1/tcp/${p.p2pPort}/p2p/${p.peerId}`);
@@ -89,6 +91,24 @@ export function startMember(member: Member, extraArgs: string[] = []): void {
   });
   child.once('exit', () => file.end());
   member.process = child;
+}
+
+/**
+ * Waits until a started member's daemon answers on its API, failing at once if it exited. Poll
+ * a starting member with the CLI only after this: a CLI that finds no daemon opens the store
+ * itself, and a daemon starting meanwhile finds the store locked and exits.
+ */
+export async function answering(member: Member, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const child = member.process;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${member.name} exited (${child.exitCode ?? child.signalCode}) before answering: ${member.log.slice(-3).join(' | ')}`);
+    }
+    if (await health(member).catch(() => undefined)) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${member.name} to answer on its API`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export async function stopMember(member: Member, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

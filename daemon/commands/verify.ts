@@ -16,7 +16,7 @@ import { vsaStatement } from '../../protocol/vsa.ts';
 import type { ManifestEntry, ManifestVerdict, EntryVerdict } from '../../protocol/manifest.ts';
 import { readManifest } from '../manifest-files.ts';
 import { configPath, digestArg, imageArg } from './args.ts';
-import { short, table } from '../format.ts';
+import { conflictEvidence, equivocation, short, table } from '../format.ts';
 import { DaemonError } from '../errors.ts';
 import { connectEngine } from '../builder/engine.ts';
 import { canonicalDigestOf, imageNameOfRef } from '../builder/image-digest.ts';
@@ -52,9 +52,14 @@ function why(entry: EntryVerdict): string {
   switch (entry.reason) {
     case 'unknown': return 'unknown: no attestation or StageX signature for this image';
     case 'pending': return `pending: ${entry.count} of ${entry.threshold} signers`;
-    case 'conflict': return `CONFLICT: signers disagree (${entry.digests.map(short).join(' vs ')})`;
+    case 'conflict': return `CONFLICT: signers disagree (${conflictEvidence(entry.evidence)})`;
     case 'digest-differs': return `digest differs: trusted digest is ${entry.trusted}`;
   }
+}
+
+/** What the verdict column adds to any entry: the keys that equivocated, their votes void. */
+function withEquivocation(entry: EntryVerdict): string {
+  return entry.equivocating.length ? `${why(entry)}; ${equivocation(entry.equivocating)}` : why(entry);
 }
 
 /** `alice (attestation), dave (openpgp)`: who vouched for the entry's digest, and how. */
@@ -101,7 +106,7 @@ export function registerVerify(program: Command, env: CommandEnv): void {
         return;
       }
       const shown = options.all || entries.length === 1 ? verdict.entries : verdict.failing;
-      if (shown.length) env.io.out(table(['IMAGE', 'DIGEST', 'VERDICT', 'VOUCHED BY', 'WHERE'], shown.map((e) => [e.image, short(e.digest), why(e), vouchedBy(e), e.where])));
+      if (shown.length) env.io.out(table(['IMAGE', 'DIGEST', 'VERDICT', 'VOUCHED BY', 'WHERE'], shown.map((e) => [e.image, short(e.digest), withEquivocation(e), vouchedBy(e), e.where])));
       const held = verdict.entries.length - verdict.failing.length;
       env.io.out(`${verdict.trusted ? 'TRUSTED' : exitCodeOf(verdict) === EXIT.conflict ? 'CONFLICT' : 'NOT TRUSTED'}: ${held} of ${verdict.entries.length} entries hold (threshold ${context.policy.threshold} of ${context.policy.signers.size} signers)`);
       if (vsa) env.io.out(`verification summary (SLSA VSA, signed) -> ${vsa}`);

@@ -66,6 +66,13 @@ describe('local API of a running node', () => {
     assert.match(metrics.json, /stagex_store_envelopes 1/);
   });
 
+  it('refuses what the per-key cap refuses with 409 and the cap\'s code, not as a daemon failure', async () => {
+    const payload = new Uint8Array(Buffer.from(JSON.stringify(buildStatement(facts({ digest: hex64('d1'), finishedOn: '2026-11-25T00:02:00.000Z' })))));
+    const rebuild = encodeEnvelope(await signEnvelope(PAYLOAD_TYPE, payload, [onlineSigner(own.signer, 'test')]));
+    const refused = await post('/envelopes', rebuild);
+    assert.deepEqual([refused.status, refused.json.error.code], [409, 'KEY_ALREADY_VOTED']);
+  });
+
   for (const [name, request, code] of [
     ['a bad image name', () => get('/query?image=busybox'), 'BAD_REQUEST'],
     ['two filters at once', () => get(`/query?image=core-x&digest=${hex64('x')}`), 'BAD_REQUEST'],

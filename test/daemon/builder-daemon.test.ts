@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectEngine } from '../../daemon/builder/engine.ts';
-import { cli, makeCluster, startMember, stopMember, until, type Member } from '../../scripts/local-network.ts';
+import { cli, health, makeCluster, startMember, stopMember, until, type Member } from '../../scripts/local-network.ts';
 import type { Mirror } from '../../scripts/mirror.ts';
 import { demoMirrorDir, demoPins, demoTree } from '../helpers/demo-tree.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -59,11 +59,14 @@ describe('the builder in running daemons', { skip }, () => {
   it('export goes through the running daemon: every envelope it holds, and the trusted digests', async () => {
     const gina = members[0]!;
     const out = tempDir('stagex-export');
+    // Counted live around the export (hank's envelopes may still be arriving; /status is cached for a second).
+    const held = async () => (await health(gina))!.envelopes;
+    const heldBefore = await held();
     const result = await cli('-c', gina.config, 'export', out, '--json');
     assert.equal(result.code, 0, result.err);
     const summary = JSON.parse(result.out) as { envelopes: number; trusted: number };
-    const status = JSON.parse((await cli('-c', gina.config, 'status', '--json')).out) as { store: { envelopes: number } };
-    assert.equal(summary.envelopes, status.store.envelopes);
+    const heldAfter = await held();
+    assert.ok(heldBefore <= summary.envelopes && summary.envelopes <= heldAfter, `exported ${summary.envelopes}, held ${heldBefore} before and ${heldAfter} after`);
     assert.equal((await readdir(join(out, 'envelopes'))).length, summary.envelopes);
     const digests = await readFile(join(out, 'digests', 'bootstrap.txt'), 'utf8');
     assert.match(digests, /^[0-9a-f]{64} bootstrap-stage0\n$/);
@@ -79,6 +82,6 @@ describe('the builder in running daemons', { skip }, () => {
     await until('hank has gina\'s attestation of core-hello', async () => {
       const answer = JSON.parse((await cli('-c', hank.config, 'query', '--image', 'core-hello', '--json')).out) as { verdicts: { digests: { digest: string }[] }[] };
       return answer.verdicts[0]?.digests[0]?.digest === outcome.digest;
-    }, 30_000);
+    }, 120_000);
   });
 });

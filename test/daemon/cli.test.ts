@@ -135,6 +135,11 @@ describe('stagex-node CLI', () => {
       const result = await sx('-c', nodes.carol!.config, 'verify', `core-busybox@sha256:${good}`);
       assert.equal(result.code, 2);
       assert.match(result.out, /CONFLICT/);
+      assert.match(result.out, new RegExp(`${good.slice(0, 12)} by alice, bob vs ${bad.slice(0, 12)} by carol`));
+      const json = await sx('-c', nodes.carol!.config, 'verify', `core-busybox@sha256:${good}`, '--json');
+      assert.equal(json.code, 2);
+      const evidence = JSON.parse(json.out).failing[0].evidence as { digest: string; keys: { signer: string }[] }[];
+      assert.deepEqual(evidence.map((d) => [d.digest, d.keys.map((k) => k.signer).sort()]), [[good, ['alice', 'bob']], [bad, ['carol']]]);
       const query = await sx('-c', nodes.carol!.config, 'query', '--image', 'core-busybox');
       assert.match(query.out, /CONFLICT/);
       assert.match(query.out, /alice, bob/);

@@ -42,8 +42,8 @@ describe('stagex-node start', () => {
             once(child, 'exit') as Promise<[number | null]>,
             new Promise<never>((_, reject) => setTimeout(() => {
               child.kill('SIGKILL');
-              reject(new Error('start still running after 30 s'));
-            }, 30_000).unref()),
+              reject(new Error('start still running after 60 s'));
+            }, 60_000).unref()),
           ]);
           assert.equal(code, EXIT.error);
           const store = await AttestationStore.open((await loadContext(file)).config.store);

@@ -17,6 +17,8 @@ import { readPodmanResponse } from '../../daemon/builder/podman-progress.ts';
 import { BuilderError, BuildFailedError } from '../../daemon/builder/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { rejection } from '../helpers/rejection.ts';
+import { until } from '../../scripts/local-network.ts';
+import { execFileSync } from 'node:child_process';
 
 const PODMAN_SOCKET = '/run/podman/podman.sock';
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -65,6 +67,12 @@ after(async () => {
     }
   }
 });
+
+/** Ids of the containers Podman's builds hold (`podman ps --external`: not libpod containers). */
+function buildContainers(): Set<string> {
+  const out = execFileSync('podman', ['ps', '--all', '--external', '--no-trunc', '--format', '{{.ID}}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Set(out.split('\n').filter(Boolean));
+}
 
 /** The first image: a build stage that RUNs and writes /rootfs, copied into an empty package stage. */
 function first(content: string): string {
@@ -196,13 +204,23 @@ describe('connectEngine with Podman', () => {
     });
 
     it('when the signal aborts, returns BUILD_ABORTED and the image is never tagged', { skip }, async () => {
+      const tag = `stagex-test/${name}:aborted`;
       const controller = new AbortController();
-      const pending = build(podman, `stagex-test/${name}:aborted`, [`FROM ${BASE}`, 'RUN --network=none sleep 3', ''].join('\n'), { signal: controller.signal });
-      setTimeout(() => controller.abort(new Error('test timeout')), 1000);
+      const before = buildContainers();
+      let ours = new Set<string>();
+      // Aborted once the RUN step has started (a fixed delay may fall before it, or after it ends).
+      const onEvent = (e: BuildEvent) => {
+        if (e.kind !== 'step' || e.completed || !e.name.includes('RUN') || controller.signal.aborted) return;
+        ours = new Set([...buildContainers()].filter((id) => !before.has(id)));
+        controller.abort(new Error('test abort'));
+      };
+      const pending = podman.build({ contextTar: await contextTar(new Map([['Containerfile', [`FROM ${BASE}`, 'RUN --network=none sleep 3', ''].join('\n')]])), tag, noCache: true, signal: controller.signal }, onEvent);
       assert.equal((await rejection(pending)).code, 'BUILD_ABORTED');
-      // Podman lets the running step finish (it does not stop a build whose client left), then drops it.
-      await new Promise((resolve) => setTimeout(resolve, 4000));
-      assert.equal(await podman.hasImage(`stagex-test/${name}:aborted`), false);
+      assert.ok(controller.signal.aborted, 'the RUN step started before the build ended');
+      // Podman lets the running step finish (it does not stop a build whose client left), then
+      // drops it: the tag is checked once the build's working container is gone.
+      await until('Podman removed the aborted build\'s working container', () => ![...ours].some((id) => buildContainers().has(id)), 120_000);
+      assert.equal(await podman.hasImage(tag), false);
     });
   });
 

@@ -204,17 +204,19 @@ describe('fetchSource', () => {
     const trickling = await tcpServer((socket) => {
       socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${GOOD.length}\r\n\r\n`);
       let sent = 0;
+      // A byte per 100 ms against a 1 s inactivity timeout: only a stall of 900 ms on a busy
+      // machine could make a gap look like a stall (the first version sent every 60 ms against 200 ms).
       const timer = setInterval(() => {
-        socket.write(GOOD.subarray(sent, sent + 4));
-        sent += 4;
+        socket.write(GOOD.subarray(sent, sent + 1));
+        sent += 1;
         if (sent >= GOOD.length) clearInterval(timer);
-      }, 60);
+      }, 100);
       socket.on('close', () => clearInterval(timer));
     });
     try {
       const started = Date.now();
-      const path = await fetchSource(source([trickling.url]), tempDir('stagex-cache'), { timeoutMs: 200 });
-      assert.ok(Date.now() - started > 200, 'the body took longer than timeoutMs in all');
+      const path = await fetchSource(source([trickling.url]), tempDir('stagex-cache'), { timeoutMs: 1000 });
+      assert.ok(Date.now() - started > 1000, 'the body took longer than timeoutMs in all');
       assert.deepEqual(await readFile(path), GOOD);
     } finally {
       await trickling.close();

@@ -68,6 +68,23 @@ describe('decideManifest', () => {
     assert.equal(v.trusted, false);
     assert.deepEqual(v.failing.map((e) => [e.image, !e.holds && e.reason]), [['core-busybox', 'pending'], ['core-gcc', 'conflict'], ['core-zlib', 'unknown']]);
   });
+  it('gives a conflict\'s evidence: each digest with the keys (signer and keyid) that voted it', () => {
+    const of = verdictsFrom([envelopeBytes(a, { digest: D }), envelopeBytes(b, { digest: D }), envelopeBytes(c, { digest: E })]);
+    const [e] = decideManifest([entry('core-busybox', D)], of, policy).entries;
+    assert.ok(e && !e.holds && e.reason === 'conflict');
+    const input = hex64('input core-busybox');
+    assert.deepEqual(e.evidence, [
+      { digest: D, platform: 'linux/amd64', inputDigest: input, keys: [a, b].map((k, i) => ({ signer: `k${i}`, keyid: k.keyid })).sort((x, y) => (x.keyid < y.keyid ? -1 : 1)) },
+      { digest: E, platform: 'linux/amd64', inputDigest: input, keys: [{ signer: 'k2', keyid: c.keyid }] },
+    ]);
+  });
+  it('names an equivocating key and both its digests on the entry, whatever the verdict', () => {
+    const of = verdictsFrom([envelopeBytes(a, { digest: D }), envelopeBytes(b, { digest: D }), envelopeBytes(c, { digest: D }), envelopeBytes(c, { digest: E })]);
+    const [e] = decideManifest([entry('core-busybox', D)], of, policy).entries;
+    assert.ok(e?.holds, 'the equivocator\'s votes are void, so no conflict: k0 and k1 make it trusted');
+    assert.deepEqual(e.equivocating, [{ signer: 'k2', keyid: c.keyid, platform: 'linux/amd64', inputDigest: hex64('input core-busybox'), digests: [D, E].sort() }]);
+    assert.deepEqual(e.vouchers.map((v) => v.signer), ['k0', 'k1']);
+  });
   it('is trusted on a conflict-free pending image only once M agree', () => {
     const of = verdictsFrom([envelopeBytes(a, { digest: D }), envelopeBytes(c, { digest: D })]);
     assert.equal(decideManifest([entry('core-busybox', D)], of, policy).trusted, true);
