@@ -12,7 +12,6 @@
  * Run: node bench/flood.ts [messages=500] [rate=10] [floodRate=50] [attacks=all|a,b,..] [--force]
  */
 import { join } from 'node:path';
-import { loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { callApi, type LocalApi } from '../daemon/client.ts';
 import { readKeyFile } from '../daemon/keyfile.ts';
@@ -24,21 +23,15 @@ import { ATTACKS, type Attack } from '../test/helpers/flooder-options.ts';
 import { startFlooder } from '../test/helpers/flooder.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { allStoredLatencies, percentile, storedTimes } from './propagation-latency.ts';
+import { quietMachine } from './quiet.ts';
 
-const force = process.argv.includes('--force');
 const args = process.argv.slice(2).filter((a) => a !== '--force');
 const [messages = 500, rate = 10, floodRate = 50] = args.slice(0, 3).map(Number);
 const attacks = (!args[3] || args[3] === 'all' ? [...ATTACKS] : args[3].split(',')) as Attack[];
 const unknown = attacks.filter((a) => !(ATTACKS as readonly string[]).includes(a));
 if (unknown.length > 0) throw new Error(`bench/flood.ts: unknown attacks ${unknown.join(', ')}; expected some of ${ATTACKS.join(', ')}`);
 
-const load = loadavg()[0]!;
-const mark = load > 0.5 ? ` [NOT QUIET: load average ${load.toFixed(2)} > 0.5 at start]` : '';
-console.log(`load average before starting: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-if (mark && !force) {
-  console.log('refusing to measure on a busy machine (1-minute load average above 0.5); pass --force to run anyway with every figure marked');
-  process.exit(2);
-}
+const { mark } = quietMachine();
 
 const WARMUP = 20;
 const root = tempDir('stagex-flood-bench');

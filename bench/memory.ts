@@ -4,7 +4,7 @@
  * fill-store.ts), then A starts and its resident set (VmRSS, /proc) is printed: at its first
  * answer, idle, after `/status`, after a query, and the peak while an empty daemon B syncs
  * everything from it. Anchor: the same daemon with an empty store.
- * Run: node bench/memory.ts [N] [dir]   (a dir keeps the filled cluster for the next run)
+ * Run: node bench/memory.ts [N] [dir] [--force]   (a dir keeps the filled cluster for the next run)
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
