@@ -23,8 +23,10 @@ export function startProgress(total: number, now: number): ProgressState {
 /** Updates the state for one builder log event. */
 export function onBuildEvent(state: ProgressState, event: string, fields: Record<string, unknown>, now: number): void {
   const image = typeof fields.image === 'string' ? fields.image : undefined;
-  if (event === 'build.started' && image) state.current = { image, since: now };
-  else if (event === 'build.step' && state.current && image === state.current.image && typeof fields.step === 'string') state.current.step = fields.step;
+  // The daemon's builder says what it will build once it has planned (`start` knows no total before).
+  if (event === 'builder.plan' && Array.isArray(fields.steps)) state.total = state.done + fields.steps.length;
+  else if (event === 'build.started' && image) state.current = { image, since: now };
+  else if ((event === 'build.step' || event === 'build.step_started') && state.current && image === state.current.image && typeof fields.step === 'string') state.current.step = fields.step;
   else if (FINISHED.has(event)) {
     state.done += 1;
     if (event === 'build.failed' || event === 'build.blocked') state.failed += 1;

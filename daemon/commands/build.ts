@@ -18,7 +18,7 @@ import { short, table } from '../format.ts';
 import type { Submit } from '../ingest.ts';
 import { storeSubmit } from '../ingest.ts';
 import type { Log } from '../log.ts';
-import { onBuildEvent, progressLine, startProgress } from '../build-progress-line.ts';
+import { withProgress } from '../terminal-progress.ts';
 import { configPath, imageArg } from './args.ts';
 import { DaemonError } from '../errors.ts';
 
@@ -52,7 +52,7 @@ export function registerBuild(program: Command, env: CommandEnv): void {
       }
       const { engine, engineInfo } = await checkedEngine(context.config);
       const machine = await machineFacts(engineInfo);
-      const log = withProgress(env, terminalLog(env, options.verbose === true), prepared.plan.steps.length);
+      const log = withProgress(env.io, terminalLog(env, options.verbose === true), prepared.plan.steps.length);
       const api = await localApi(context.config);
       const run = async (submit: Submit, query: (params: QueryParams) => Promise<QueryAnswer>) => {
         const attestor = createAttestor({ context, tree: prepared.tree, submit, query, machine });
@@ -87,27 +87,6 @@ function report(env: CommandEnv, result: RunResult, unsigned: readonly WaitingSt
   const statuses = new Set(rows.map((r) => r.status));
   if (statuses.has('failed') || statuses.has('blocked')) env.setExit(EXIT.error);
   else if (statuses.has('waiting') || unsigned.length > 0) env.setExit(EXIT.pending);
-}
-
-/**
- * On a terminal, also a live status line (images n of N, the current image and step, elapsed,
- * an estimate), redrawn every second and at each event; elsewhere the plain lines only.
- */
-function withProgress(env: CommandEnv, log: Log, total: number): Log {
-  const status = env.io.status?.bind(env.io);
-  if (!status) return log;
-  const state = startProgress(total, Date.now());
-  const draw = () => status(progressLine(state, Date.now()));
-  const timer = setInterval(draw, 1000);
-  timer.unref();
-  return (event, fields = {}, level) => {
-    onBuildEvent(state, event, fields, Date.now());
-    if (event !== 'build.step' && event !== 'build.step_started') log(event, fields, level);
-    if (state.done >= total) {
-      clearInterval(timer);
-      status('');
-    } else draw();
-  };
 }
 
 /** Progress for people: one line per event on stderr; build output lines only when verbose. */

@@ -21,7 +21,7 @@ export const processIo: Io = {
   err: (text) => process.stderr.write(shown ? `${CLEAR}${line(text)}${shown}` : line(text)),
   ...(process.stderr.isTTY ? {
     status: (text: string) => {
-      shown = text.slice(0, Math.max((process.stderr.columns ?? 80) - 1, 1));
+      shown = text.slice(0, Math.max((process.stderr.columns || 80) - 1, 1));
       process.stderr.write(`${CLEAR}${shown}`);
     },
   } : {}),

@@ -6,6 +6,7 @@ import { askDaemon, daemonReload, localApi } from '../client.ts';
 import { loadConfig } from '../config.ts';
 import type { ReloadSummary } from '../reload.ts';
 import { createLog, type Level } from '../log.ts';
+import { withProgress } from '../terminal-progress.ts';
 import { startNode, type RunningNode } from '../node.ts';
 import { DaemonError } from '../errors.ts';
 import { table } from '../format.ts';
@@ -21,7 +22,8 @@ export function registerStart(program: Command, env: CommandEnv): void {
     .action(async (options: { logLevel: string; build: boolean }, command: Command) => {
       const level = checked(z.enum(['debug', 'info', 'warn', 'error']), options.logLevel, '--log-level') as Level;
       const context = await loadContext(configPath(command));
-      const log = createLog(context.config.name, level);
+      // On a terminal the JSON lines go through the CLI's output, so the build progress line stays below them.
+      const log = env.io.status ? withProgress(env.io, createLog(context.config.name, level, (line) => env.io.err(line))) : createLog(context.config.name, level);
       // SIGHUP reloads the config; one during start-up (which would otherwise end the process)
       // reloads once the node runs. A failed reload is logged (config.reload_failed) and
       // changes nothing: the daemon keeps running.
