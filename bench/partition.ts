@@ -7,21 +7,13 @@
  * history): dialling, identify, one reconciliation round per new peer.
  * Run: node bench/partition.ts [runs=5]
  */
-import { cpus } from 'node:os';
 import { attestAll, heal, startPartition, untilHalvesSettled } from '../scripts/partition.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
+import { busy } from './quiet.ts';
 
 const runs = Number(process.argv[2] ?? 5);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs: expected a whole number >= 1, got ${process.argv[2]}`);
 
-/** Fraction of all CPUs busy over `ms`. */
-async function busy(ms: number): Promise<number> {
-  const total = () => cpus().reduce((t, c) => ({ idle: t.idle + c.times.idle, all: t.all + Object.values(c.times).reduce((a, b) => a + b, 0) }), { idle: 0, all: 0 });
-  const before = total();
-  await new Promise((r) => setTimeout(r, ms));
-  const after = total();
-  return 1 - (after.idle - before.idle) / (after.all - before.all);
-}
 
 const times: number[] = [];
 for (let run = 1; run <= runs; run++) {

@@ -7,7 +7,6 @@
  * and are not counted.
  * Run: node bench/propagation.ts [daemons=20] [messages=1000] [rate=10] [seeds=1,2,3]
  */
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { callApi } from '../daemon/client.ts';
 import { makeCluster, memberApi, startMember, status, stopMember, until } from '../scripts/local-network.ts';
@@ -17,6 +16,7 @@ import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../proto
 import { readKeyFile } from '../daemon/keyfile.ts';
 import { envelopeHash } from '../protocol/dsse.ts';
 import { allStoredLatencies, percentile, storedTimes } from './propagation-latency.ts';
+import { busy } from './quiet.ts';
 
 const [daemons = 20, messages = 1000, rate = 10] = process.argv.slice(2, 5).map(Number);
 const seeds = (process.argv[5] ?? '1,2,3').split(',').map(Number);
@@ -29,14 +29,6 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Fraction of all CPUs busy over `ms`. */
-async function busy(ms: number): Promise<number> {
-  const total = () => cpus().reduce((t, c) => ({ idle: t.idle + c.times.idle, all: t.all + Object.values(c.times).reduce((a, b) => a + b, 0) }), { idle: 0, all: 0 });
-  const before = total();
-  await new Promise((r) => setTimeout(r, ms));
-  const after = total();
-  return 1 - (after.idle - before.idle) / (after.all - before.all);
-}
 
 for (const seed of seeds) {
   const random = prng(seed);

@@ -4,7 +4,7 @@
  * either refuses (exit 2) or, with `--force`, marks every figure of the run
  * as taken on a busy machine.
  */
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 export const LOAD_LIMIT = 0.5;
 
@@ -22,4 +22,13 @@ export function quietMachine(): { load: number; mark: string } {
   }
   console.log(`load average ${shown}: above ${LOAD_LIMIT}, every figure below is MARKED`);
   return { load, mark: ` [NOT QUIET: load average ${load.toFixed(2)} > ${LOAD_LIMIT} at start]` };
+}
+
+/** Fraction of all CPUs busy over `ms`. */
+export async function busy(ms: number): Promise<number> {
+  const total = () => cpus().reduce((t, c) => ({ idle: t.idle + c.times.idle, all: t.all + Object.values(c.times).reduce((a, b) => a + b, 0) }), { idle: 0, all: 0 });
+  const before = total();
+  await new Promise((r) => setTimeout(r, ms));
+  const after = total();
+  return 1 - (after.idle - before.idle) / (after.all - before.all);
 }

@@ -22,6 +22,7 @@ import { loadConfig } from '../../daemon/config.ts';
 import { CLI, cli, until } from '../../scripts/local-network.ts';
 import type { Mirror } from '../../scripts/mirror.ts';
 import { demoMirrorDir, demoTree, reproducer } from '../helpers/demo-tree.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const SEED = Number(process.env.BUILD_RESUME_SEED ?? 7);
 const PODMAN = process.env.STAGEX_PODMAN_SOCKET ?? '/run/podman/podman.sock';
@@ -39,17 +40,6 @@ const engine = await connectEngine().check().then(
 const mirrorDir = 'skip' in engine ? engine : await demoMirrorDir();
 const skip = 'skip' in mirrorDir ? mirrorDir.skip : false;
 
-/** mulberry32: the same seed kills at the same moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -126,7 +116,7 @@ describe('kill -9 during builds of the demo tree', { skip, timeout: 1_800_000 },
   });
 
   it('resumes after each kill, never takes a cut-off output as done, and ends with the demo digests', async () => {
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const kills: string[] = [];
     const cutOff: string[] = [];
     for (let round = 0; round < KILLS; round += 1) {

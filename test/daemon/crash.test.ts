@@ -17,23 +17,13 @@ import { loadConfig } from '../../daemon/config.ts';
 import { cli, health, makeCluster, memberApi, startMember, stopMember, until, type Member } from '../../scripts/local-network.ts';
 import { envelopeBytes, hex64, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261206);
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 50);
 const CLIENTS = 8;
 const keys = signers(4);
 
-/** A seeded PRNG (mulberry32): the same seed kills at the same moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,7 +92,7 @@ describe(`kill -9 during heavy ingest, ${ROUNDS} times (seed ${SEED})`, { timeou
   });
 
   it('keeps the store consistent and every acknowledged envelope, and catches up after', async () => {
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const acked = { victim: new Set<string>(), other: new Set<string>() };
     const apis: { victim?: LocalApi; other?: LocalApi } = { other: await memberApi(other) };
     const loader = load(apis, acked);
