@@ -3,7 +3,7 @@
  * tests and benchmarks: each with its own key, config, store, ports and log file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -26,14 +26,42 @@ export interface Member {
   log: string[];
 }
 
+/** Ports this process has handed out: never twice, even once they are free again. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that is free on 127.0.0.1 now, for a daemon to bind a moment later. Picked at random
+ * below the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), because
+ * a port from that range can be taken in between as the source port of any outgoing connection
+ * (every libp2p dial on the machine makes one); below it, only another listener could, and the
+ * random pick makes a clash with another process's pick unlikely.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const low = 20_000;
+  const high = ephemeralStart() - 1;
+  for (;;) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function ephemeralStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(start) && start > 21_000) return start;
+  } catch { /* not Linux: the IANA dynamic range */ }
+  return 49_152;
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
