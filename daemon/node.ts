@@ -31,6 +31,8 @@ import { pageGraph, pageVerdicts } from './page/data.ts';
 import { PageServer } from './page/server.ts';
 
 const BULK = 64;
+/** How long a starting daemon waits for a CLI command that holds its store (then exits, saying who holds it). */
+const STORE_LOCK_WAIT_MS = 10_000;
 
 export interface RunningNode {
   peerId: string;
@@ -87,7 +89,8 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const activity = new Activity();
   const log = activity.tap(options.log);
   const privateKey = await loadOrCreateIdentity(config.network.identityKey);
-  const store = await AttestationStore.open(config.store, { sync: config.storeSync });
+  // A CLI command may hold the store for a moment (it opens it when no daemon answers): wait for it.
+  const store = await AttestationStore.open(config.store, { sync: config.storeSync, lockWaitMs: STORE_LOCK_WAIT_MS });
   started('store', () => store.close());
   store.onWriteHealth((change) => (change.event === 'write_failed'
     ? log('store.write_failed', { code: change.code, error: change.error })

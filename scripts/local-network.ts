@@ -124,7 +124,7 @@ export function startMember(member: Member, extraArgs: string[] = []): void {
 /**
  * Waits until a started member's daemon answers on its API, failing at once if it exited. Poll
  * a starting member with the CLI only after this: a CLI that finds no daemon opens the store
- * itself, and a daemon starting meanwhile finds the store locked and exits.
+ * itself and answers from it (a daemon starting meanwhile waits for the lock, up to 10 s).
  */
 export async function answering(member: Member, ms = 120_000): Promise<void> {
   const end = Date.now() + ms;

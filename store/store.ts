@@ -61,6 +61,11 @@ export interface StoreOptions {
   sync?: boolean;
   /** Create the store when absent (default true); false for read-only tools (`store check`). */
   createIfMissing?: boolean;
+  /**
+   * How long to keep trying while another process holds the store's lock (default 0: fail at
+   * once). A daemon starting while a CLI command briefly reads the store waits for it.
+   */
+  lockWaitMs?: number;
 }
 
 const READ_BATCH = 1000;
@@ -104,17 +109,25 @@ export class AttestationStore {
 
   /** Opens (creating when absent, unless told not to) the store at `path`. */
   static async open(path: string, options: StoreOptions = {}): Promise<AttestationStore> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: options.createIfMissing ?? true, maxOpenFiles: MAX_OPEN_TABLES });
-    try {
-      await db.open();
-    } catch (error) {
-      const cause = ((error as { cause?: Error }).cause ?? error) as Error;
-      const hint = /lock/i.test(cause.message) ? '; a running stagex-node holds it: stop it, or ask it through its API'
-        : /does not exist/i.test(cause.message) ? '; no store there (check the config\'s store path)'
-        : isFull(cause) ? '; the disk is full: free space, then start again' : '';
-      throw new StoreError('STORE_OPEN_FAILED', `store ${path}: cannot open LevelDB (${cause.message})${hint}`, { cause: error });
+    const until = Date.now() + (options.lockWaitMs ?? 0);
+    for (;;) {
+      const db = new Level<string, string>(path, { valueEncoding: 'utf8', createIfMissing: options.createIfMissing ?? true, maxOpenFiles: MAX_OPEN_TABLES });
+      try {
+        await db.open();
+        return new AttestationStore(path, db, options.sync ?? false);
+      } catch (error) {
+        const cause = ((error as { cause?: Error }).cause ?? error) as Error;
+        const locked = /lock/i.test(cause.message);
+        if (locked && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
+        }
+        const hint = locked ? '; a running stagex-node holds it: stop it, or ask it through its API'
+          : /does not exist/i.test(cause.message) ? '; no store there (check the config\'s store path)'
+          : isFull(cause) ? '; the disk is full: free space, then start again' : '';
+        throw new StoreError('STORE_OPEN_FAILED', `store ${path}: cannot open LevelDB (${cause.message})${hint}`, { cause: error });
+      }
     }
-    return new AttestationStore(path, db, options.sync ?? false);
   }
 
   async close(): Promise<void> {

@@ -63,8 +63,8 @@ describe('five stagex-node daemons in a ring (separate processes, threshold 3 of
     await until('others trust core-b', async () => (await verdict(ring[0]!, 'core-b', digest)) === 0, CONVERGE_MS);
     assert.equal(await verdict(late, 'core-b', digest), 1, 'the stopped node knows nothing of core-b (its store is opened directly)');
     startMember(late);
-    // Polled with the CLI only once the daemon answers: until then the CLI would open the
-    // store itself, and the starting daemon, finding it locked, would exit.
+    // Polled with the CLI only once the daemon answers: until then the CLI opens the store
+    // itself (the starting daemon waits for it, up to 10 s) and finds the old state.
     await answering(late);
     await until('the restarted node trusts core-b', async () => (await verdict(late, 'core-b', digest)) === 0, CONVERGE_MS);
     // Sync brings what it lacks; gossipsub may also offer (IHAVE) the last seconds' messages to a

@@ -78,6 +78,25 @@ describe('AttestationStore', () => {
     await writeFile(join(dir, 'file'), 'x');
     await assert.rejects(AttestationStore.open(join(dir, 'file')), { code: 'STORE_OPEN_FAILED' });
   });
+
+  it('with lockWaitMs, waits for the process holding the lock to let go (a daemon starting during a CLI read)', async () => {
+    const path = join(tempDir(), 'db');
+    const holder = await AttestationStore.open(path);
+    await holder.put(att(a));
+    await assert.rejects(AttestationStore.open(path), (e: Error & { code?: string }) => e.code === 'STORE_OPEN_FAILED' && /running stagex-node holds it/.test(e.message));
+    const waiting = AttestationStore.open(path, { lockWaitMs: 120_000 });
+    await holder.close();
+    const store = await waiting;
+    assert.equal((await store.votes()).votes.length, 1);
+    await store.close();
+  });
+
+  it('with lockWaitMs, still fails with the lock error once the wait is over', async () => {
+    const path = join(tempDir(), 'db');
+    const holder = await AttestationStore.open(path);
+    await assert.rejects(AttestationStore.open(path, { lockWaitMs: 300 }), (e: Error & { code?: string }) => e.code === 'STORE_OPEN_FAILED' && /running stagex-node holds it/.test(e.message));
+    await holder.close();
+  });
 });
 
 describe('AttestationStore: the per-key cap (DESIGN section 6)', () => {
