@@ -6,8 +6,9 @@
  * dependencies included, loads as usual. A published package carries each file already
  * stripped (daemon/bin/stripped/<sha256 of the .ts text>.js, written by prestrip.js at
  * `npm pack`): used when its name matches the text read, so the stripper (~0.1 s of CPU, which
- * Node's compile cache does not save for hooked sources) never starts. Plain JavaScript: it
- * must load before any hook exists.
+ * Node's compile cache does not save for hooked sources) never starts. Outside node_modules
+ * (a development tree) no hook is registered. Plain JavaScript: it must load before any hook
+ * exists.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ const root = new URL('../../', import.meta.url).href;
 const dependencies = `${root}node_modules/`;
 const stripped = new URL('./stripped/', import.meta.url);
 
-/** The stripped JavaScript of `text` written at pack time, or undefined (a development tree, an edited file). */
+/** The stripped JavaScript of `text` written at pack time, or undefined (a file edited since). */
 function prestripped(text) {
   try {
     return readFileSync(new URL(`${createHash('sha256').update(text).digest('hex')}.js`, stripped), 'utf8');
@@ -27,7 +28,9 @@ function prestripped(text) {
   }
 }
 
-registerHooks({
+// In a development tree (not under node_modules) Node strips the types itself, and its compile
+// cache keeps the result between runs: no hook then.
+if (root.includes('/node_modules/')) registerHooks({
   load(url, context, nextLoad) {
     if (!url.startsWith(root) || url.startsWith(dependencies) || !url.endsWith('.ts')) return nextLoad(url, context);
     const text = readFileSync(fileURLToPath(url), 'utf8');
