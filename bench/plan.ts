@@ -86,7 +86,7 @@ const rows: { name: string; target: string; run: () => Sample | Promise<Sample>;
   { name: 'stagex-node verify digests/, cold, empty store', target: '< 500 ms', run: () => timed(verify, { NODE_COMPILE_CACHE: freshCache() }), samples: [] },
   { name: 'stagex-node verify digests/, compile cache warm', target: '-', run: () => timed(verify, { NODE_COMPILE_CACHE: warmCache }), samples: [] },
   {
-    name: 'plan in-process, warm (loadTree + order + digests)', target: '147 ms',
+    name: 'plan in-process, warm (loadTree + order + digests)', target: '< 1000 ms (was 147 ms)',
     run: async () => {
       const cpu = process.cpuUsage();
       const start = performance.now();
