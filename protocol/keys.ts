@@ -1,9 +1,9 @@
 /**
- * ed25519 keys (DESIGN section 4): generation and signing with @noble/ed25519, the keyid,
- * PKCS#8 PEM private keys (RFC 8410), and the Signer interface every signature goes through.
- * Verification is protocol/ed25519.ts.
+ * ed25519 keys (DESIGN section 4): generation and signing with @noble/ed25519 (a seed's public
+ * key with node:crypto), the keyid, PKCS#8 PEM private keys (RFC 8410), and the Signer
+ * interface every signature goes through. Verification is protocol/ed25519.ts.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha256Hex } from './encoding.ts';
 import { ProtocolError } from './errors.ts';
@@ -48,7 +48,17 @@ export function generateSeed(): Uint8Array {
 
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
   checkSeed(seed);
-  return ed.getPublicKey(seed);
+  return derivePublicKey(seed);
+}
+
+/**
+ * The raw public key of a checked seed, by node:crypto (OpenSSL, RFC 8032 5.1.5): noble's
+ * getPublicKey first builds its base-point table, ~30 ms of CPU that a process which loads
+ * its key but never signs (`verify`, `plan` with a config) would spend for nothing.
+ */
+function derivePublicKey(seed: Uint8Array): Uint8Array {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  return new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url'));
 }
 
 /** Lowercase hex sha256 of the raw 32-byte public key (DESIGN section 4). */
@@ -60,7 +70,7 @@ export function keyidOf(publicKey: Uint8Array): string {
 export function createSeedSigner(seed: Uint8Array): SeedSigner {
   checkSeed(seed);
   const secret = Uint8Array.from(seed);
-  const publicKey = ed.getPublicKey(secret);
+  const publicKey = derivePublicKey(secret);
   const signNow = (message: Uint8Array) => ed.sign(message, secret);
   return { publicKey, keyid: keyidOf(publicKey), signNow, sign: async (message) => signNow(message) };
 }

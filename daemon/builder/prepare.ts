@@ -16,8 +16,7 @@ import type { NodeContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
 import { loadTree, type LoadedTree } from '../tree.ts';
 import { runnablePlatforms } from './platforms.ts';
-import { connectEngine, type Engine, type EngineInfo } from './engine.ts';
-import { checkBuildx } from './buildx.ts';
+import type { Engine, EngineInfo } from './engine.ts';
 import { BuilderError } from './errors.ts';
 
 export interface PlannedRun {
@@ -117,9 +116,12 @@ export function planOf(context: NodeContext, tree: LoadedTree, requested: readon
 
 /**
  * The engine at `builder.socket`, checked at once (version, BuildKit) and against
- * `builder.engine`: ENGINE_MISMATCH when another kind of engine answers there.
+ * `builder.engine`: ENGINE_MISMATCH when another kind of engine answers there. The engine
+ * client (dockerode, ssh2, grpc: ~200 modules) is loaded here, not with this file: `plan`
+ * uses planOf and never talks to an engine.
  */
 export async function checkedEngine(config: Config): Promise<{ engine: Engine; engineInfo: EngineInfo }> {
+  const [{ connectEngine }, { checkBuildx }] = await Promise.all([import('./engine.ts'), import('./buildx.ts')]);
   const engine = connectEngine({ socketPath: config.builder.socket });
   const engineInfo = await engine.check();
   if (engineInfo.name === 'docker') checkBuildx(config.builder.socket, await engine.driverStatus());

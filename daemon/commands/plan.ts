@@ -7,16 +7,11 @@
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
 import { loadTree, type LoadedTree } from '../tree.ts';
-import { loadConfig } from '../config.ts';
 import { buildOrder } from '../../protocol/tree/order.ts';
 import { inputDigests } from '../../protocol/tree/input-digest.ts';
 import { short, table } from '../format.ts';
 import { configPath } from './args.ts';
-import { loadContext } from '../context.ts';
 import { DaemonError } from '../errors.ts';
-import { ask } from '../client.ts';
-import { answerQuery } from '../answers.ts';
-import { planOf } from '../builder/prepare.ts';
 
 export interface PlannedImage {
   name: string;
@@ -33,14 +28,22 @@ export interface PlannedImage {
   attested?: Record<string, { status: string; count: number; threshold: number }>;
 }
 
-/** What the config's reproducer does with each image: its assignment and what its store says. */
+/**
+ * What the config's reproducer does with each image: its assignment and what its store says.
+ * What this needs (the config, the store, the engine client behind the builder's plan) is
+ * loaded only when there is a config: `plan --tree` alone is a fresh process's whole work.
+ */
 async function assignmentOf(configFile: string, tree: LoadedTree) {
+  const { loadConfig } = await import('../config.ts');
   // No config: the plan of the tree alone. A config that is there but bad is an error like anywhere else.
-  const context = await loadContext(configFile).catch((error: unknown) => {
+  const config = await loadConfig(configFile).catch((error: unknown) => {
     if (error instanceof DaemonError && error.code === 'CONFIG_NOT_FOUND') return undefined;
     throw error;
   });
-  if (!context) return undefined;
+  if (!config) return undefined;
+  const { loadContext } = await import('../context.ts');
+  const context = await loadContext(configFile);
+  const [{ planOf }, { ask }, { answerQuery }] = await Promise.all([import('../builder/prepare.ts'), import('../client.ts'), import('../answers.ts')]);
   const { plan } = planOf(context, tree);
   const answer = await ask(context, 'GET', '/query', undefined, (store) => answerQuery(store, context.policy, {}));
   const verdicts = answer.kind === 'verdicts' ? answer.verdicts : [];
@@ -56,6 +59,7 @@ async function assignmentOf(configFile: string, tree: LoadedTree) {
 /** The tree to plan: --tree, else the config's builder.tree, else the current directory. */
 async function treeDir(option: string | undefined, command: Command): Promise<string> {
   if (option) return option;
+  const { loadConfig } = await import('../config.ts');
   return loadConfig(configPath(command)).then((c) => c.builder.tree, () => '.');
 }
 

@@ -6,20 +6,14 @@ import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EXIT, type CommandEnv } from './env.ts';
-import { loadContext } from '../context.ts';
+import { loadContext, type NodeContext } from '../context.ts';
 import { ask } from '../client.ts';
 import { answerVerify, type VerifyAnswer } from '../answers.ts';
-import { signAttestation } from '../attest.ts';
-import type { NodeContext } from '../context.ts';
-import { onlineSigner } from '../signer/load.ts';
-import { vsaStatement } from '../../protocol/vsa.ts';
 import type { ManifestEntry, ManifestVerdict, EntryVerdict } from '../../protocol/manifest.ts';
 import { readManifest } from '../manifest-files.ts';
 import { configPath, digestArg, imageArg } from './args.ts';
 import { conflictEvidence, equivocation, short, table } from '../format.ts';
 import { DaemonError } from '../errors.ts';
-import { connectEngine } from '../builder/engine.ts';
-import { canonicalDigestOf, imageNameOfRef } from '../builder/image-digest.ts';
 
 const REF = /^([^@\s]+)@(?:sha256:)?([^@\s]+)$/;
 
@@ -35,8 +29,13 @@ export async function entriesOf(target: string): Promise<ManifestEntry[]> {
   return readManifest(target);
 }
 
-/** The entry for an image in the local engine: its canonical digest, computed here. */
+/**
+ * The entry for an image in the local engine: its canonical digest, computed here. The engine
+ * client (dockerode, with ssh2 and grpc: ~0.2 s to load) is loaded only for --image: verifying a
+ * manifest, what a user runs before `docker pull`, never needs it.
+ */
 async function engineEntry(socketPath: string, ref: string, as: string | undefined): Promise<ManifestEntry> {
+  const [{ connectEngine }, { canonicalDigestOf, imageNameOfRef }] = await Promise.all([import('../builder/engine.ts'), import('../builder/image-digest.ts')]);
   const image = imageArg(as ?? imageNameOfRef(ref), as === undefined ? `--image ${ref} (name it with --as <stage-name>)` : '--as');
   const digest = await canonicalDigestOf(connectEngine({ socketPath }), ref);
   return { image, digest, where: `engine image ${ref}` };
@@ -67,8 +66,9 @@ function vouchedBy(entry: EntryVerdict): string {
   return entry.vouchers.map((v) => `${v.signer} (${v.via.join('+')})`).join(', ') || '-';
 }
 
-/** Signs a SLSA Verification Summary of `verdict` with this node's key and writes it to `file`. */
+/** Signs a SLSA Verification Summary of `verdict` with this node's key and writes it to `file` (its modules loaded only for --vsa). */
 async function writeVsa(context: NodeContext, verdict: VerifyAnswer, resourceUri: string, file: string): Promise<string> {
+  const [{ signAttestation }, { onlineSigner }, { vsaStatement }] = await Promise.all([import('../attest.ts'), import('../signer/load.ts'), import('../../protocol/vsa.ts')]);
   const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const statement = vsaStatement(verdict, verdict.counted, {
     verifierId: `stagex-node:${context.config.name}`,

@@ -8,6 +8,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,9 @@ describe('npm pack and npm install -g', () => {
     const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
     const shipped = files.map((f) => f.path);
     assert.ok(shipped.includes('daemon/bin/stagex-node') && shipped.includes('daemon/bin/strip-types.js') && shipped.includes('config.schema.json'));
+    // prepack strips the types of every shipped .ts file ahead (daemon/bin/prestrip.js), postpack removes them from the tree
+    assert.ok(shipped.includes('daemon/bin/stripped/' + createHash('sha256').update(await readFile(join(root, 'daemon/cli.ts'), 'utf8')).digest('hex') + '.js'), 'daemon/cli.ts is shipped stripped');
+    assert.ok(!existsSync(join(root, 'daemon/bin/stripped')), 'postpack removed daemon/bin/stripped/');
     assert.deepEqual(shipped.filter((p) => /^(test|bench|packages)\/|^scripts\/(local-network|demo)/.test(p)), [], 'tests, benchmarks and the demo are not shipped');
 
     const prefix = join(dir, 'prefix');
