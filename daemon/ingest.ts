@@ -82,8 +82,10 @@ export interface IngestCounts {
 
 /**
  * Verifies and stores envelope bytes arriving in batches (sync, bulk import). Up to
- * `inFlight` batches are being verified (on a worker pool, or inline) while the previous one
- * is written, so neither the cores nor the disk wait for each other.
+ * `inFlight` batches are being verified (on a worker pool, or inline) while verified ones are
+ * written, so neither the cores nor the disk wait for each other: a verified batch is queued
+ * for writing at once, and the next batch is sent for verification as soon as at most one
+ * write is ahead of it (what bounds the memory held).
  */
 export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncIterable<Uint8Array[]>, store: AttestationStore, verify: BatchVerifier, where: string, inFlight = 2): Promise<IngestCounts> {
   const counts: IngestCounts = { added: 0, present: 0, refused: [], capped: 0 };
@@ -93,10 +95,13 @@ export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncItera
     const checked = await verifying.shift()!;
     const attestations = checked.filter((c): c is Attestation => 'votes' in c);
     for (const c of checked) if (!('votes' in c)) counts.refused.push(c);
-    await writing;
+    const ahead = writing;
     writing = store.putMany(attestations).then((results) => {
       for (const result of results) typeof result === 'object' ? (counts.capped += 1) : (counts[result] += 1);
     });
+    // Awaited below or by the next call; handled now so a failure while verification runs is not "unhandled".
+    writing.catch(() => undefined);
+    await ahead;
   };
   for await (const batch of batches) {
     verifying.push(verify(batch, where));

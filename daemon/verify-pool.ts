@@ -1,26 +1,37 @@
 /**
  * Verification on every core (worker threads): catch-up is bounded by ed25519 verification
  * (~12,000/s per core here), not by the wire. Each worker compiles the same trust policy (again
- * when the config is reloaded) and runs the same pipeline (protocol/attestation.ts) on batches of envelope bytes.
+ * when the config is reloaded) and runs the same pipeline (protocol/attestation.ts) on batches of
+ * envelope bytes. A batch is split across the workers, so every core works on it; each part
+ * crosses as one transferred buffer each way (daemon/verify-transfer.ts).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { readAttestation, type Attestation } from '../protocol/attestation.ts';
+import { readAttestation, type Attestation, type Vote } from '../protocol/attestation.ts';
 import { StagexError } from '../protocol/errors.ts';
 import type { TrustPolicy, TrustPolicyInput } from '../protocol/trust.ts';
 import { DaemonError } from './errors.ts';
+import { pack, transferOf, unpack, type Packed } from './verify-transfer.ts';
 
 /** Per envelope: the attestation, or why it was refused. */
 export type Checked = Attestation | { code: string; error: string };
 export type BatchVerifier = (batch: Uint8Array[], where: string) => Promise<Checked[]>;
 
+/**
+ * From a worker, per envelope of a batch: the attestation without its bytes, or why it was
+ * refused; `bytes` holds the canonical bytes of the attestations, in order.
+ */
 export interface WorkerReply {
   id: number;
-  results: Checked[];
+  results: ({ hash: string; votes: Vote[] } | { code: string; error: string })[];
+  bytes: Packed;
 }
 
-/** To a worker: a batch to verify, or the policy for the batches after it. */
-export type WorkerMessage = { id: number; batch: Uint8Array[]; where: string } | { trust: TrustPolicyInput };
+/** To a worker: a batch of envelopes to verify, or the policy for the batches after it. */
+export type WorkerMessage = { id: number; batch: Packed; where: string } | { trust: TrustPolicyInput };
+
+/** A batch is split across workers only in parts of at least this many envelopes. */
+const MIN_PART = 16;
 
 interface Slot {
   worker: Worker;
@@ -86,21 +97,41 @@ export class VerifyPool {
     for (const slot of this.#slots) slot.worker.postMessage({ trust } satisfies WorkerMessage);
   }
 
-  /** Verifies a batch on the least busy worker; results in input order. */
-  readonly verify: BatchVerifier = (batch, where) => {
-    if (this.#closed) return Promise.reject(new DaemonError('VERIFY_WORKER_FAILED', `verify pool: expected an open pool, got a closed one (${where})`));
-    const slot = this.#start().reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  /**
+   * Verifies a batch in parts, one per worker (each to the least busy one), so every core works
+   * on it; results in input order.
+   */
+  readonly verify: BatchVerifier = async (batch, where) => {
+    if (this.#closed) throw new DaemonError('VERIFY_WORKER_FAILED', `verify pool: expected an open pool, got a closed one (${where})`);
+    const slots = this.#start();
+    const parts = Math.max(1, Math.min(slots.length, Math.floor(batch.length / MIN_PART)));
+    const size = Math.ceil(batch.length / parts);
+    const replies = await Promise.all(Array.from({ length: parts }, (_, i) => this.#send(batch.slice(i * size, (i + 1) * size), where)));
+    return replies.flat();
+  };
+
+  /** One part of a batch to the least busy worker. */
+  #send(part: Uint8Array[], where: string): Promise<Checked[]> {
+    const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#next++;
+    const packed = pack(part);
     return new Promise<WorkerReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, batch, where } satisfies WorkerMessage);
-    }).then((reply) => reply.results);
-  };
+      slot.worker.postMessage({ id, batch: packed, where } satisfies WorkerMessage, transferOf(packed));
+    }).then(checkedOf);
+  }
 
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
+}
+
+/** A worker's reply as the pipeline's results, each attestation with a view of its bytes. */
+function checkedOf(reply: WorkerReply): Checked[] {
+  const bytes = unpack(reply.bytes);
+  let next = 0;
+  return reply.results.map((r) => ('votes' in r ? { hash: r.hash, bytes: bytes[next++]!, votes: r.votes } : r));
 }
 
 const YIELD_EVERY = 32;

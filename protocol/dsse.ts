@@ -4,7 +4,7 @@
  * the exact payload bytes; a verifier checks those bytes and parses them only afterwards.
  */
 import { z } from 'zod';
-import { fromBase64, sha256Hex, toBase64, utf8 } from './encoding.ts';
+import { asBuffer, fromBase64, sha256Hex, toBase64, utf8 } from './encoding.ts';
 import { ProtocolError } from './errors.ts';
 import type { Signer } from './keys.ts';
 
@@ -22,10 +22,12 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 
 /** `"DSSEv1" SP len(type) SP type SP len(body) SP body`, lengths in UTF-8 bytes. */
 export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = Buffer.from(payloadType, 'utf8');
-  const head = Buffer.from(`DSSEv1 ${type.length} `, 'utf8');
-  const middle = Buffer.from(` ${payload.length} `, 'utf8');
-  return new Uint8Array(Buffer.concat([head, type, middle, payload]));
+  const head = `DSSEv1 ${Buffer.byteLength(payloadType, 'utf8')} ${payloadType} ${payload.length} `;
+  const size = Buffer.byteLength(head, 'utf8');
+  const pae = new Uint8Array(size + payload.length);
+  asBuffer(pae).write(head, 0, size, 'utf8');
+  pae.set(payload, size);
+  return pae;
 }
 
 /** One signature over the PAE of a payload, by the key `keyid` names. */
@@ -55,9 +57,10 @@ export async function signEnvelope(payloadType: string, payload: Uint8Array, sig
  * so unsigned bytes cannot make two envelopes of one signature.
  */
 export function canonicalBytes(payloadType: string, payload: Uint8Array, signatures: readonly Signature[]): Uint8Array {
-  const sorted = [...signatures].sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
+  const sorted = signatures.length === 1 ? signatures : [...signatures].sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
   const json = JSON.stringify({ payloadType, payload: toBase64(payload), signatures: sorted.map((s) => ({ keyid: s.keyid, sig: toBase64(s.sig) })) });
-  return new Uint8Array(Buffer.from(json, 'utf8'));
+  const bytes = Buffer.from(json, 'utf8');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The canonical bytes of an envelope this node assembled (every keyid present). */

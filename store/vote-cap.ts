@@ -34,12 +34,13 @@ export class VoteCap {
   check(attestation: Attestation): CapRefusal | undefined {
     for (const vote of attestation.votes) {
       const digests = this.#held.get(identityKey(vote))?.get(vote.keyid);
+      if (digests === undefined) continue;
       const where = `envelope ${attestation.hash}: key ${vote.keyid} for ${identityKey(vote)}`;
-      const held = digests?.get(vote.digest);
+      const held = digests.get(vote.digest);
       if (held !== undefined) {
         return { code: 'KEY_ALREADY_VOTED', error: `${where}: expected one envelope per digest, got a second for digest ${vote.digest} (stored: ${held})` };
       }
-      if (digests !== undefined && digests.size >= MAX_DIGESTS_PER_KEY) {
+      if (digests.size >= MAX_DIGESTS_PER_KEY) {
         return { code: 'KEY_DIGEST_CAP', error: `${where}: expected at most ${MAX_DIGESTS_PER_KEY} digests (the second is equivocation evidence), got a third: ${vote.digest}` };
       }
     }

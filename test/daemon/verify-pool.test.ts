@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { VerifyPool } from '../../daemon/verify-pool.ts';
+import { inlineVerifier, VerifyPool } from '../../daemon/verify-pool.ts';
+import { compileTrust } from '../../protocol/trust.ts';
 import { DaemonError } from '../../daemon/errors.ts';
-import { envelopeBytes, signer } from '../helpers/fixtures.ts';
+import { envelopeBytes, hex64, reshaped, signer } from '../helpers/fixtures.ts';
 
 const trust = { threshold: 1, keys: [{ name: 'k0', publicKey: signer(0).publicKey }] };
 const crashing = new URL('../helpers/crashing-verify-worker.ts', import.meta.url);
@@ -14,6 +15,28 @@ describe('VerifyPool', () => {
       const [good, unknown] = await pool.verify([envelopeBytes(signer(0)), envelopeBytes(signer(9))], 'test');
       assert.ok(good && 'votes' in good);
       assert.ok(unknown && 'code' in unknown && unknown.code === 'UNKNOWN_SIGNER');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('splits a batch across its workers and answers as the inline pipeline does, in input order', async () => {
+    // Refused (unknown signer, not JSON), re-encoded (extra field) and canonical envelopes mixed,
+    // each a view into one larger buffer as a sync reply's are.
+    const envelopes = Array.from({ length: 50 }, (_, i) => {
+      const bytes = envelopeBytes(signer(i % 7 === 3 ? 9 : 0), { image: `core-p${i}`, inputDigest: hex64(`in ${i}`) });
+      return i % 11 === 5 ? new TextEncoder().encode('not json') : i % 5 === 1 ? reshaped(bytes, (e) => ({ ...e, extra: i })) : bytes;
+    });
+    const frame = Buffer.concat(envelopes);
+    let at = 0;
+    const views = envelopes.map((e) => frame.subarray(at, (at += e.length)));
+    const pool = new VerifyPool(trust, 2);
+    try {
+      const pooled = await pool.verify(views, 'batch');
+      const inline = await inlineVerifier(compileTrust(trust))(envelopes, 'batch');
+      assert.deepEqual(pooled.map((c) => ('votes' in c ? { ...c, bytes: Buffer.from(c.bytes) } : c)), inline.map((c) => ('votes' in c ? { ...c, bytes: Buffer.from(c.bytes) } : c)));
+      assert.ok(pooled.filter((c) => 'votes' in c).length > 30 && pooled.some((c) => 'code' in c && c.code === 'UNKNOWN_SIGNER') && pooled.some((c) => 'code' in c && c.code === 'BAD_ENVELOPE'));
+      assert.equal(frame.length, envelopes.reduce((n, e) => n + e.length, 0), 'the caller\'s buffer is not transferred away');
     } finally {
       await pool.close();
     }
