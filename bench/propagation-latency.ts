@@ -4,7 +4,9 @@
  * `envelope.stored` from the daemons' log files afterwards; bench/propagation.ts runs the
  * daemons at their normal (info) level and follows `verdict.trusted`, which a threshold-1
  * cluster logs once per new identity as its write lands. Also the CPU time of the daemons'
- * processes (utime + stime from /proc), which a busy machine changes far less than latency.
+ * processes (utime + stime from /proc), which a busy machine changes far less than latency,
+ * and their read and write system calls and bytes (/proc/<pid>/io: frames on the sockets,
+ * store and log writes), which it does not change at all.
  */
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -77,6 +79,24 @@ export function cpuMs(pid: number): number {
     return 0;
   }
 }
+
+/** Read and write system calls and bytes a process has made so far (/proc/<pid>/io); zeros once it is gone. */
+export function ioCounts(pid: number): Io {
+  try {
+    const fields = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ') as [string, string]));
+    return { reads: Number(fields.syscr), writes: Number(fields.syscw), bytesRead: Number(fields.rchar), bytesWritten: Number(fields.wchar) };
+  } catch {
+    return { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 };
+  }
+}
+
+export interface Io { reads: number; writes: number; bytesRead: number; bytesWritten: number }
+
+/** Summed I/O counts of the members' running daemons. */
+export const clusterIo = (members: readonly Member[]): Io => members.reduce((sum, m) => {
+  const io = m.process?.pid ? ioCounts(m.process.pid) : undefined;
+  return io ? { reads: sum.reads + io.reads, writes: sum.writes + io.writes, bytesRead: sum.bytesRead + io.bytesRead, bytesWritten: sum.bytesWritten + io.bytesWritten } : sum;
+}, { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 });
 
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;

@@ -4,7 +4,7 @@
  * one daemon's API until every daemon has stored it (p50 / p95 / p99 / max) and losses, per
  * topology seed, and the CPU time the daemons spend per message (utime + stime of every daemon
  * process over the run, divided by messages and daemons: a figure a busy machine changes far
- * less than latency). Each daemon dials 2 peers picked by a seeded PRNG (plus a ring, so the
+ * less than latency) and their system calls and bytes per message (one it does not change). Each daemon dials 2 peers picked by a seeded PRNG (plus a ring, so the
  * graph is connected); every message is verified by every daemon. The daemons run at their
  * normal log level: a message counts as stored on a daemon when it logs `verdict.trusted` for
  * the message's image (threshold 1: its first vote). 50 warm-up messages (JIT, connections) go
@@ -19,7 +19,7 @@ import { envelopeBytes, hex64 } from '../test/helpers/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../protocol/keys.ts';
 import { readKeyFile } from '../daemon/keyfile.ts';
-import { allStoredLatencies, clusterCpuMs, percentile, trustedFollower } from './propagation-latency.ts';
+import { allStoredLatencies, clusterCpuMs, clusterIo, percentile, trustedFollower, type Io } from './propagation-latency.ts';
 import { busy, quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
@@ -63,21 +63,25 @@ for (const seed of seeds) {
       await sleep(2000);
       return clusterCpuMs(members) - before < 1000;
     }, 120_000);
-    const idleFrom = { cpu: clusterCpuMs(members), at: Date.now() };
+    const idleFrom = { cpu: clusterCpuMs(members), at: Date.now(), io: clusterIo(members) };
     const idleBusy = await busy(5000);
-    const idleMsPerSecond = ((clusterCpuMs(members) - idleFrom.cpu) * 1000) / (Date.now() - idleFrom.at);
+    const idleSeconds = (Date.now() - idleFrom.at) / 1000;
+    const idleMsPerSecond = (clusterCpuMs(members) - idleFrom.cpu) / idleSeconds;
+    const idleIo = clusterIo(members);
+    /** Idle system calls or bytes per second, the cluster's. */
+    const idleRate = (k: keyof Io) => (idleIo[k] - idleFrom.io[k]) / idleSeconds;
     console.log(`seed ${seed}: idle cluster uses ${Math.round(idleBusy * 100)} % of the CPUs; its daemons ${(idleMsPerSecond / daemons).toFixed(1)} ms CPU per second each`);
     const follower = trustedFollower(members);
     const sent = new Map<string, number>();
     const failed: string[] = [];
     const start = Date.now();
-    let counted = { cpu: 0, at: 0 };
+    let counted = { cpu: 0, at: 0, io: clusterIo(members) };
     for (let i = -WARMUP; i < messages; i++) {
       const at = start + ((i + WARMUP) * 1000) / rate;
       await sleep(Math.max(0, at - Date.now()));
       if (i === 0) {
         follower.poll();
-        counted = { cpu: clusterCpuMs(members), at: Date.now() };
+        counted = { cpu: clusterCpuMs(members), at: Date.now(), io: clusterIo(members) };
       }
       const from = Math.floor(random() * daemons);
       const image = `core-m${seed}x${i}`;
@@ -91,6 +95,9 @@ for (const seed of seeds) {
     const deadline = Date.now() + DRAIN_MS;
     while (follower.poll() < expected && Date.now() < deadline) await sleep(100);
     const cpu = { ms: clusterCpuMs(members) - counted.cpu, wall: Date.now() - counted.at };
+    const io = clusterIo(members);
+    /** Per message per daemon, what the cluster would not have done idle over the same time. */
+    const per = (k: keyof Io) => (io[k] - counted.io[k] - (idleRate(k) * cpu.wall) / 1000) / messages / daemons;
     const { latencies, lost } = allStoredLatencies(sent, follower.times, daemons);
     const crashed = members.filter((m) => m.process?.exitCode !== null).map((m) => m.name);
     if (failed.length || crashed.length) console.log(`seed ${seed}: ${failed.length} submissions failed (${failed.slice(0, 3).join('; ')}); daemons that exited: ${crashed.join(', ') || 'none'}`);
@@ -98,6 +105,7 @@ for (const seed of seeds) {
     const perMessage = cpu.ms / messages / daemons;
     const overIdle = (cpu.ms - (idleMsPerSecond * cpu.wall) / 1000) / messages / daemons;
     console.log(`seed ${seed}: ${daemons} daemons, ${messages} messages at ${rate}/s: all-stored latency p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; lost (daemon, message) pairs: ${lost}${mark}`);
+    console.log(`seed ${seed}: per message per daemon ${per('writes').toFixed(1)} write and ${per('reads').toFixed(1)} read system calls, ${(per('bytesWritten') / 1024).toFixed(1)} KiB written, ${(per('bytesRead') / 1024).toFixed(1)} KiB read (over idle)`);
     console.log(`seed ${seed}: CPU per message per daemon ${perMessage.toFixed(2)} ms (${(overIdle).toFixed(2)} ms over idle; cluster ${Math.round(cpu.ms)} ms CPU in ${(cpu.wall / 1000).toFixed(1)} s)${mark}`);
   } finally {
     await Promise.all(members.map((m) => stopMember(m)));
