@@ -2,7 +2,8 @@
  * The CPU split of one daemon's `--cpu-prof` profile (bench/propagation.ts --profile=DIR): share
  * of the samples by area (gossipsub heartbeat, gossipsub, other libp2p, sync, validation,
  * store, logging, ...), each sample given to the area of its innermost frame that has one
- * (a builtin such as JSON.stringify counts for the code that called it).
+ * (Node's own code and builtins count for the code that called them: noise's cipher calls for
+ * noise, an ed25519 verify for validation, JSON.stringify for logging).
  * Run: node bench/propagation-profile.ts FILE.cpuprofile [--last=SECONDS] (only the samples of
  * the profile's last SECONDS: the run and the stop, not the start-up).
  */
@@ -21,8 +22,7 @@ const AREAS: [string, RegExp][] = [
   ['local API', /daemon\/(api|api-request|api-auth|client)\.ts/],
   ['gossipsub', /@libp2p\/gossipsub|@chainsafe\/libp2p-gossipsub/],
   ['yamux / noise / tcp', /@libp2p\/(yamux|tcp)|libp2p-noise|@chainsafe\/as-chacha20poly1305|@noble\/ciphers|@noble\/hashes/],
-  ['other libp2p', /libp2p|it-|uint8arraylist|protons|multiformats|p-queue|race-signal/],
-  ['node internals', /^node:/],
+  ['other libp2p', /libp2p|it-|uint8arraylist|protons|multiformats|p-queue|race-signal|main-event/],
 ];
 
 const [file, ...flags] = process.argv.slice(2);
