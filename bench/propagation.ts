@@ -71,6 +71,9 @@ for (const seed of seeds) {
     /** Idle system calls or bytes per second, the cluster's. */
     const idleRate = (k: keyof Io) => (idleIo[k] - idleFrom.io[k]) / idleSeconds;
     console.log(`seed ${seed}: idle cluster uses ${Math.round(idleBusy * 100)} % of the CPUs; its daemons ${(idleMsPerSecond / daemons).toFixed(1)} ms CPU per second each`);
+    /** Sync's counters summed over the daemons: envelopes sync brought in race gossip for the same work. */
+    const syncTotals = async () => (await Promise.all(members.map(status))).reduce((t, s) => ({ rounds: t.rounds + (s?.sync.rounds ?? 0), received: t.received + (s?.sync.envelopesReceived ?? 0), added: t.added + (s?.sync.envelopesAdded ?? 0) }), { rounds: 0, received: 0, added: 0 });
+    const syncBefore = await syncTotals();
     const follower = trustedFollower(members);
     const sent = new Map<string, number>();
     const failed: string[] = [];
@@ -98,6 +101,7 @@ for (const seed of seeds) {
     const io = clusterIo(members);
     /** Per message per daemon, what the cluster would not have done idle over the same time. */
     const per = (k: keyof Io) => (io[k] - counted.io[k] - (idleRate(k) * cpu.wall) / 1000) / messages / daemons;
+    const syncAfter = await syncTotals();
     const { latencies, lost } = allStoredLatencies(sent, follower.times, daemons);
     const crashed = members.filter((m) => m.process?.exitCode !== null).map((m) => m.name);
     if (failed.length || crashed.length) console.log(`seed ${seed}: ${failed.length} submissions failed (${failed.slice(0, 3).join('; ')}); daemons that exited: ${crashed.join(', ') || 'none'}`);
@@ -106,6 +110,7 @@ for (const seed of seeds) {
     const overIdle = (cpu.ms - (idleMsPerSecond * cpu.wall) / 1000) / messages / daemons;
     console.log(`seed ${seed}: ${daemons} daemons, ${messages} messages at ${rate}/s: all-stored latency p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; lost (daemon, message) pairs: ${lost}${mark}`);
     console.log(`seed ${seed}: per message per daemon ${per('writes').toFixed(1)} write and ${per('reads').toFixed(1)} read system calls, ${(per('bytesWritten') / 1024).toFixed(1)} KiB written, ${(per('bytesRead') / 1024).toFixed(1)} KiB read (over idle)`);
+    console.log(`seed ${seed}: sync during the run: ${syncAfter.rounds - syncBefore.rounds} rounds, ${syncAfter.received - syncBefore.received} envelopes received, ${syncAfter.added - syncBefore.added} stored, of ${(messages + WARMUP) * daemons} stores with the warm-up`);
     console.log(`seed ${seed}: CPU per message per daemon ${perMessage.toFixed(2)} ms (${(overIdle).toFixed(2)} ms over idle; cluster ${Math.round(cpu.ms)} ms CPU in ${(cpu.wall / 1000).toFixed(1)} s)${mark}`);
   } finally {
     await Promise.all(members.map((m) => stopMember(m)));
