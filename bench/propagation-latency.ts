@@ -1,9 +1,15 @@
 /**
  * Propagation latency as bench/propagation.ts and bench/flood.ts measure it: from submitting an
- * envelope to one daemon until every daemon logged storing it (`envelope.stored`, a debug
- * line), read from the daemons' log files afterwards.
+ * envelope to one daemon until every daemon stored it. bench/flood.ts reads the debug line
+ * `envelope.stored` from the daemons' log files afterwards; bench/propagation.ts runs the
+ * daemons at their normal (info) level and follows `verdict.trusted`, which a threshold-1
+ * cluster logs once per new identity as its write lands. Also the CPU time of the daemons'
+ * processes (utime + stime from /proc), which a busy machine changes far less than latency,
+ * and their read and write system calls and bytes (/proc/<pid>/io: frames on the sockets,
+ * store and log writes), which it does not change at all.
  */
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Member } from '../scripts/local-network.ts';
 
@@ -24,8 +30,32 @@ export async function storedTimes(members: readonly Member[]): Promise<Map<strin
 }
 
 /**
- * Latencies (ascending, ms) of the envelopes every one of `daemons` stored, from `sent` (hash ->
- * submission time), and how many (daemon, envelope) pairs are missing.
+ * Follows the members' logs (`member.log`, filled as lines arrive) for `verdict.trusted`: per
+ * image, the times the daemons logged it. `poll()` reads the lines that arrived since the last
+ * call and returns how many such lines there are in all.
+ */
+export function trustedFollower(members: readonly Member[]): { times: Map<string, number[]>; poll: () => number } {
+  const times = new Map<string, number[]>();
+  const read = members.map(() => 0);
+  let count = 0;
+  const poll = () => {
+    members.forEach((m, i) => {
+      for (; read[i]! < m.log.length; read[i]! += 1) {
+        const line = m.log[read[i]!]!;
+        if (!line.includes('"verdict.trusted"')) continue;
+        const { time, image } = JSON.parse(line) as { time: string; image: string };
+        times.set(image, [...(times.get(image) ?? []), Date.parse(time)]);
+        count += 1;
+      }
+    });
+    return count;
+  };
+  return { times, poll };
+}
+
+/**
+ * Latencies (ascending, ms) of the envelopes every one of `daemons` stored, from `sent` (key ->
+ * submission time) and `stored` (key -> times), and how many (daemon, envelope) pairs are missing.
  */
 export function allStoredLatencies(sent: ReadonlyMap<string, number>, stored: ReadonlyMap<string, number[]>, daemons: number): { latencies: number[]; lost: number } {
   const latencies: number[] = [];
@@ -37,3 +67,39 @@ export function allStoredLatencies(sent: ReadonlyMap<string, number>, stored: Re
   }
   return { latencies: latencies.sort((a, b) => a - b), lost };
 }
+
+/** CPU time (ms, user + system) a process has used so far, from /proc/<pid>/stat; 0 once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state: utime and stime are 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Read and write system calls and bytes a process has made so far (/proc/<pid>/io); zeros once it is gone. */
+export function ioCounts(pid: number): Io {
+  try {
+    const fields = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ') as [string, string]));
+    return { reads: Number(fields.syscr), writes: Number(fields.syscw), bytesRead: Number(fields.rchar), bytesWritten: Number(fields.wchar) };
+  } catch {
+    return { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 };
+  }
+}
+
+export interface Io { reads: number; writes: number; bytesRead: number; bytesWritten: number }
+
+/** Summed I/O counts of the members' running daemons. */
+export const clusterIo = (members: readonly Member[]): Io => members.reduce((sum, m) => {
+  const io = m.process?.pid ? ioCounts(m.process.pid) : undefined;
+  return io ? { reads: sum.reads + io.reads, writes: sum.writes + io.writes, bytesRead: sum.bytesRead + io.bytesRead, bytesWritten: sum.bytesWritten + io.bytesWritten } : sum;
+}, { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 });
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
+/** Summed CPU time (ms) of the members' running daemons. */
+export const clusterCpuMs = (members: readonly Member[]) => members.reduce((sum, m) => sum + (m.process?.pid ? cpuMs(m.process.pid) : 0), 0);

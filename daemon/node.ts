@@ -6,9 +6,8 @@
  * verdicts are computed from the stored votes at each ask, so the next answer follows it.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { identityKey, readAttestation, type Attestation } from '../protocol/attestation.ts';
-import { decide } from '../protocol/threshold.ts';
-import { keyName } from '../protocol/trust.ts';
+import { readAttestation } from '../protocol/attestation.ts';
+import { keyName, type TrustPolicy } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
 import { checkStore } from '../store/check.ts';
 import { answerQuery, answerVerify } from './answers.ts';
@@ -23,7 +22,7 @@ import { loadOrCreateIdentity } from './net/identity.ts';
 import { startPeer, type RunningPeer } from './net/peer.ts';
 import type { AttestationSync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
-import { StatusBoard } from './status-board.ts';
+import { StatusBoard, type VerdictChange } from './status-board.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
 import { createReloader, type ReloadSummary } from './reload.ts';
 import { Activity } from './page/activity.ts';
@@ -98,9 +97,13 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   const index = await HashIndex.load(store);
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
-    reportVerdicts(store, context, added, log);
     activity.notify('store.added', { envelopes: added.length });
   });
+  // Verdict counts depend on the policy: a reload opens a new board under the new one. Opened
+  // before gossip and sync write, so the verdict log misses no write.
+  const onVerdicts = (changes: readonly VerdictChange[]) => reportVerdicts(changes, context.policy, log);
+  let board = await StatusBoard.open(store, context.policy, onVerdicts);
+  started('status board', async () => board.close());
   const pool = new VerifyPool(context.trust);
   started('verify pool', () => pool.close());
   // Gossip and sync are libp2p services: they start and stop with the peer, sharing its ban list.
@@ -119,13 +122,10 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
     return { result, hash: attestation.hash };
   };
-  // Verdict counts depend on the policy: a reload opens a new board under the new one.
-  let board = await StatusBoard.open(store, context.policy);
-  started('status board', async () => board.close());
   const storeStatus = () => board.status(index.size);
   const reloader = createReloader(context, { peer, pool, gossip, sync }, log, async () => {
     const previous = board;
-    board = await StatusBoard.open(store, context.policy);
+    board = await StatusBoard.open(store, context.policy, onVerdicts);
     previous.close();
   });
   const peers = () => peer.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString() }));
@@ -167,22 +167,20 @@ async function startServices(context: NodeContext, options: NodeOptions, started
 }
 
 /**
- * Logs what each write changes: loudly conflicts and equivocation, and identities that just
- * reached the threshold. One read of the written identities' tallies per write.
+ * Logs what a write changed (the status board's verdicts before and after it, no store read):
+ * loudly conflicts and keys that just equivocated, and identities that just became trusted;
+ * a bulk write (sync, import) sums up instead of a line per trusted identity.
  */
-function reportVerdicts(store: AttestationStore, context: NodeContext, added: readonly Attestation[], log: Log): void {
-  const identities = [...new Set(added.flatMap((a) => a.votes.map(identityKey)))];
-  void store.votesForIdentities(identities).then(({ votes }) => {
-    const verdicts = decide(votes, context.policy);
-    const quiet = added.length > BULK;
-    for (const verdict of verdicts) {
-      const signers = verdict.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(context.policy, k)) }));
-      if (verdict.status === 'conflict') log('verdict.conflict', { ...verdict.identity, digests: signers });
-      else if (!quiet && verdict.status === 'trusted' && verdict.count === verdict.threshold) log('verdict.trusted', { ...verdict.identity, digest: verdict.digest, signers: signers[0]!.signers });
-      for (const e of verdict.equivocating) log('verdict.equivocation', { ...verdict.identity, key: keyName(context.policy, e.keyid), digests: e.digests });
-    }
-    if (quiet) log('store.bulk_added', { envelopes: added.length, trusted: verdicts.filter((v) => v.status === 'trusted').length });
-  }, (error: Error) => log('store.error', { error: error.message }));
+function reportVerdicts(changes: readonly VerdictChange[], policy: TrustPolicy, log: Log): void {
+  const quiet = changes.length > BULK;
+  for (const { before, after } of changes) {
+    const signers = () => after.digests.map((d) => ({ digest: d.digest, signers: d.keyids.map((k) => keyName(policy, k)) }));
+    if (after.status === 'conflict') log('verdict.conflict', { ...after.identity, digests: signers() });
+    else if (!quiet && after.status === 'trusted' && before?.status !== 'trusted') log('verdict.trusted', { ...after.identity, digest: after.digest, signers: signers()[0]!.signers });
+    const known = new Set(before?.equivocating.map((e) => e.keyid));
+    for (const e of after.equivocating) if (!known.has(e.keyid)) log('verdict.equivocation', { ...after.identity, key: keyName(policy, e.keyid), digests: e.digests });
+  }
+  if (quiet) log('store.bulk_added', { identities: changes.length, trusted: changes.filter((c) => c.after.status === 'trusted').length });
 }
 
 /** Every stored envelope with its hash, read in batches. */

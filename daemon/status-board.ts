@@ -6,6 +6,8 @@
  * taken away and its new one added. In memory: three counters, and the verdicts of identities in
  * conflict or with an equivocating key (what `/status` lists; rare by nature).
  * A new trust policy (config reload) needs a new board: verdicts depend on it.
+ * The verdicts before and after each write also go to an optional listener (the daemon's
+ * verdict log lines), so nothing reads the store again to report what a write changed.
  */
 import { decide, type Verdict } from '../protocol/threshold.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
@@ -22,6 +24,14 @@ export interface StoreStatus {
   conflicts: { image: string; platform: string; inputDigest: string; digests: { digest: string; signers: string[] }[] }[];
 }
 
+/** What one write did to one identity's verdict: none before when the identity is new. */
+export interface VerdictChange {
+  before?: Verdict;
+  after: Verdict;
+}
+
+export type VerdictListener = (changes: readonly VerdictChange[]) => void;
+
 export class StatusBoard {
   readonly #policy: TrustPolicy;
   readonly #counts = { trusted: 0, pending: 0, conflict: 0 };
@@ -32,18 +42,25 @@ export class StatusBoard {
   #ready: Promise<void> = Promise.resolve();
   /** Changes written while the first pass runs, applied after it (the pass sees the state before them). */
   #queued: TallyChange[][] | undefined = [];
+  readonly #onChange: VerdictListener | undefined;
+  #closed = false;
 
-  private constructor(policy: TrustPolicy) {
+  private constructor(policy: TrustPolicy, onChange: VerdictListener | undefined) {
     this.#policy = policy;
+    this.#onChange = onChange;
   }
 
-  /** Starts counting `store` under `policy`; `ready` settles when the first pass is done. */
-  static async open(store: AttestationStore, policy: TrustPolicy): Promise<StatusBoard> {
-    const board = new StatusBoard(policy);
+  /**
+   * Starts counting `store` under `policy`; `ready` settles when the first pass is done.
+   * `onChange` hears each later write's verdict changes (those written during the first pass
+   * once it is done), until `close`.
+   */
+  static async open(store: AttestationStore, policy: TrustPolicy, onChange?: VerdictListener): Promise<StatusBoard> {
+    const board = new StatusBoard(policy, onChange);
     const { snapshot, stop } = await store.followTallies((changes) => board.#apply(changes));
     board.#stop = stop;
     board.#ready = (async () => {
-      for await (const batch of snapshot) for (const [identity, tally] of batch) board.#count(identity, tally, 1);
+      for await (const batch of snapshot) for (const [identity, tally] of batch) board.#count(identity, board.#verdict(identity, tally), 1);
       const queued = board.#queued!;
       board.#queued = undefined;
       for (const changes of queued) board.#apply(changes);
@@ -58,6 +75,7 @@ export class StatusBoard {
 
   close(): void {
     this.#stop();
+    this.#closed = true;
   }
 
   /** `/status`'s store part; `envelopes` comes from the caller (the hash index knows it). */
@@ -82,17 +100,26 @@ export class StatusBoard {
       this.#queued.push([...changes]);
       return;
     }
-    for (const { identity, before, after } of changes) {
-      if (before !== undefined) this.#count(identity, before, -1);
-      this.#count(identity, after, 1);
+    const reported: VerdictChange[] = [];
+    for (const change of changes) {
+      const before = change.before === undefined ? undefined : this.#verdict(change.identity, change.before);
+      const after = this.#verdict(change.identity, change.after);
+      this.#count(change.identity, before, -1);
+      this.#count(change.identity, after, 1);
+      if (after) reported.push(before ? { before, after } : { after });
     }
+    if (reported.length > 0 && !this.#closed) this.#onChange?.(reported);
   }
 
-  /** Adds (+1) or takes away (-1) the verdict one tally gives. */
-  #count(identity: string, tally: string, sign: 1 | -1): void {
+  /** The verdict one tally gives (none when no vote in it counts). */
+  #verdict(identity: string, tally: string): Verdict | undefined {
     const votes: Vote[] = [];
     parseTally(identity, tally, votes, []);
-    const verdict = decide(votes, this.#policy)[0];
+    return decide(votes, this.#policy)[0];
+  }
+
+  /** Adds (+1) or takes away (-1) an identity's verdict. */
+  #count(identity: string, verdict: Verdict | undefined, sign: 1 | -1): void {
     if (!verdict) return;
     this.#identities += sign;
     this.#counts[verdict.status] += sign;

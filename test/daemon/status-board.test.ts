@@ -6,7 +6,8 @@ import { readAttestation } from '../../protocol/attestation.ts';
 import { keyName } from '../../protocol/trust.ts';
 import { AttestationStore } from '../../store/store.ts';
 import { verdictsFor } from '../../store/queries.ts';
-import { StatusBoard, type StoreStatus } from '../../daemon/status-board.ts';
+import { StatusBoard, type StoreStatus, type VerdictChange } from '../../daemon/status-board.ts';
+import type { Verdict } from '../../protocol/threshold.ts';
 import { envelopeBytes, hex64, policyOf, signers } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -57,6 +58,34 @@ describe('StatusBoard: verdict counts kept as envelopes arrive', () => {
           await store.close();
         }
       }), { seed: 61206, numRuns: 40 });
+  });
+
+  it('tells its listener each write\'s verdicts before and after, ending where the store ends', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.tuple(fc.nat(3), fc.nat(4), fc.nat(2)), { maxLength: 10 }),
+      fc.array(fc.array(fc.tuple(fc.nat(3), fc.nat(4), fc.nat(2)), { minLength: 1, maxLength: 4 }), { maxLength: 12 }),
+      async (first, writes) => {
+        const store = await AttestationStore.open(join(tempDir(), 'db'));
+        try {
+          await store.putMany(first.map(vote));
+          const key = (v: Verdict) => `${v.identity.image} ${v.identity.platform} ${v.identity.inputDigest}`;
+          const last = new Map((await verdictsFor(store, policy)).verdicts.map((v) => [key(v), v]));
+          const heard: VerdictChange[][] = [];
+          const live = await StatusBoard.open(store, policy, (changes) => heard.push([...changes]));
+          for (const batch of writes) await store.putMany(batch.map(vote));
+          await live.ready;
+          live.close();
+          for (const changes of heard) {
+            for (const { before, after } of changes) {
+              assert.deepEqual(before, last.get(key(after)), 'before is what the last write left');
+              last.set(key(after), after);
+            }
+          }
+          assert.deepEqual([...last.values()].sort((a, b) => key(a).localeCompare(key(b))), (await verdictsFor(store, policy)).verdicts.sort((a, b) => key(a).localeCompare(key(b))));
+        } finally {
+          await store.close();
+        }
+      }), { seed: 61206, numRuns: 30 });
   });
 
   it('reports conflicts with who said what and equivocating keys by name', async () => {
