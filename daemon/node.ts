@@ -92,7 +92,10 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   store.onWriteHealth((change) => (change.event === 'write_failed'
     ? log('store.write_failed', { code: change.code, error: change.error })
     : log('store.reopened', { reason: 'writes go on after a failed write' })));
-  const index = await HashIndex.load(store);
+  // Loads in the background: the API answers at once; gossip and sync cope until it is ready.
+  const indexStart = performance.now();
+  const index = HashIndex.open(store, (error) => log('index.load_failed', { error: error.message }));
+  void index.loaded.then((whole) => whole && log('index.ready', { envelopes: index.size, ms: Math.round(performance.now() - indexStart) }));
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
     reportVerdicts(store, context, added, log);
@@ -103,7 +106,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // Gossip and sync are libp2p services: they start and stop with the peer, sharing its ban list.
   const peer = await startPeer({
     privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log,
-    gossip: { networkId: config.networkId, policy: context.policy, store, log, has: (hash) => index.has(hash) },
+    gossip: { networkId: config.networkId, policy: context.policy, store, log, has: (hash) => (index.ready ? index.has(hash) : store.has(hash)) },
     sync: { networkId: config.networkId, policy: context.policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) },
   });
   started('peer', () => peer.stop());
@@ -135,8 +138,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   started('api token', () => token.remove());
   const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, context.policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
   const api = await startApi(config.api.listen, {
-    health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
-    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
+    // While the index loads, `envelopes` counts what it has read so far.
+    health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length, index: index.ready ? 'ready' : 'loading' }),
+    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, index: index.ready ? 'ready' : 'loading', trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
     peers,
     query: (params) => answerQuery(store, context.policy, params),
     verify: (entries) => answerVerify(store, context.policy, entries),

@@ -2,6 +2,9 @@
  * Every stored envelope hash in memory, with the bucket summary sync compares (protocol/sync.ts).
  * Loaded once at start, then kept current by the store's added-listener: a sync round then
  * costs no store scan, and gossip asks "stored already?" without a read.
+ * The load (one scan of the envelope keys, seconds at a million) runs in the background, so the
+ * daemon answers before it ends: until `ready`, the size and summary are partial, and users
+ * fall back (gossip asks the store) or wait (sync serves "not ready", a round waits on `loaded`).
  *
  * Compact, because a reproducer's store grows for years: per bucket (first hash byte) one
  * sorted byte array of 32-byte hashes, binary-searched by the 8-byte envelope id, plus a short
@@ -10,6 +13,9 @@
  */
 import { BucketSummary, BUCKETS, HASH_BYTES, ID_BYTES } from '../../protocol/sync.ts';
 import type { AttestationStore } from '../../store/store.ts';
+
+/** What the index reads of the store: its hashes once, then what is added. */
+export type IndexedStore = Pick<AttestationStore, 'hashes' | 'onAdded'>;
 
 /** Entries added to a bucket before they are merged into its sorted part. */
 const TAIL = 64;
@@ -54,6 +60,11 @@ class Bucket {
     this.tailCount += 1;
     if (this.tailCount === TAIL) this.#merge();
     return true;
+  }
+
+  /** Gives back the growth room of `sorted` (after the load: up to a third of it). */
+  trim(): void {
+    if (this.sorted.length > this.count * HASH_BYTES) this.sorted = this.sorted.slice(0, this.count * HASH_BYTES);
   }
 
   /** Every id, sorted part first. */
@@ -124,12 +135,45 @@ export class HashIndex {
   readonly summary = new BucketSummary();
   readonly #buckets: Bucket[] = Array.from({ length: BUCKETS }, () => new Bucket());
   #size = 0;
+  /** False while `open`'s load runs (an index filled by hand with `add` is complete). */
+  #ready = true;
+  /** Settles when the load has ended: true when it read the whole store, false when it failed. */
+  loaded: Promise<boolean> = Promise.resolve(true);
 
-  static async load(store: AttestationStore): Promise<HashIndex> {
+  /**
+   * An index of `store` that starts loading now, in the background; `failed` hears why a load
+   * stopped (the store closed during it, a read error): the index then stays not ready.
+   * The added-listener is registered before the scan starts, so a write during the load is seen
+   * by one or both; `add` keeps one entry per id.
+   */
+  static open(store: IndexedStore, failed: (error: Error) => void = () => {}): HashIndex {
     const index = new HashIndex();
-    for await (const hash of store.hashes()) index.add(hash);
+    index.#ready = false;
     store.onAdded((added) => added.forEach((a) => index.add(a.hash)));
+    index.loaded = (async () => {
+      for await (const hash of store.hashes()) index.add(hash);
+      for (const bucket of index.#buckets) bucket.trim();
+      index.#ready = true;
+      return true;
+    })().catch((error: Error) => {
+      failed(error);
+      return false;
+    });
     return index;
+  }
+
+  /** An index of `store`, loaded (tests and tools that need it whole at once). */
+  static async load(store: AttestationStore): Promise<HashIndex> {
+    let failure: Error | undefined;
+    const index = HashIndex.open(store, (error) => (failure = error));
+    await index.loaded;
+    if (failure) throw failure;
+    return index;
+  }
+
+  /** Whether the load has read the whole store: before, size and summary are partial. */
+  get ready(): boolean {
+    return this.#ready;
   }
 
   get size(): number {
