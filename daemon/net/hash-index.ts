@@ -22,7 +22,7 @@ const TAIL = 64;
 
 /** One bucket's hashes: `sorted` (ascending, `count` of them) then `tail` (`tailCount`, unsorted). */
 class Bucket {
-  sorted = new Uint8Array(0);
+  sorted: Uint8Array = new Uint8Array(0);
   count = 0;
   readonly tail = new Uint8Array(TAIL * HASH_BYTES);
   tailCount = 0;
@@ -62,9 +62,10 @@ class Bucket {
     return true;
   }
 
-  /** Gives back the growth room of `sorted` (after the load: up to a third of it). */
-  trim(): void {
-    if (this.sorted.length > this.count * HASH_BYTES) this.sorted = this.sorted.slice(0, this.count * HASH_BYTES);
+  /** Takes `sorted` (ascending, distinct ids) as this empty bucket's entries, without a copy. */
+  adopt(sorted: Uint8Array): void {
+    this.sorted = sorted;
+    this.count = sorted.length / HASH_BYTES;
   }
 
   /** Every id, sorted part first. */
@@ -125,6 +126,13 @@ function compareId(bytes: Uint8Array, offset: number, id: Uint8Array, at = 0): n
 const word = (bytes: Uint8Array, offset: number): number =>
   ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 
+/** A copy of the first `used` bytes of `buffer` with half as much room again. */
+const grown = (buffer: Buffer, used: number): Buffer => {
+  const copy = Buffer.alloc(Math.ceil(buffer.length * 1.5 / HASH_BYTES) * HASH_BYTES);
+  buffer.copy(copy, 0, 0, used);
+  return copy;
+};
+
 /** Hex to a plain Uint8Array (one array shape everywhere keeps the comparisons fast). */
 const bytesOf = (hex: string): Uint8Array => {
   const buffer = Buffer.from(hex, 'hex');
@@ -143,23 +151,54 @@ export class HashIndex {
   /**
    * An index of `store` that starts loading now, in the background; `failed` hears why a load
    * stopped (the store closed during it, a read error): the index then stays not ready.
-   * The added-listener is registered before the scan starts, so a write during the load is seen
-   * by one or both; `add` keeps one entry per id.
+   * The scan yields the hashes in ascending order, so they are appended to one array that the
+   * buckets then share as slices: no bucket grows (and is copied) a dozen times on the way, and
+   * the malloc heap is not left fragmented by the growth. Writes during the load are added
+   * after it (the added-listener is registered before the scan: `add` keeps one entry per id).
    */
   static open(store: IndexedStore, failed: (error: Error) => void = () => {}): HashIndex {
     const index = new HashIndex();
     index.#ready = false;
-    store.onAdded((added) => added.forEach((a) => index.add(a.hash)));
+    const later: string[] = [];
+    store.onAdded((added) => {
+      for (const a of added) {
+        if (index.#ready) index.add(a.hash);
+        else later.push(a.hash);
+      }
+    });
     index.loaded = (async () => {
-      for await (const hash of store.hashes()) index.add(hash);
-      for (const bucket of index.#buckets) bucket.trim();
+      let loaded: Buffer = Buffer.alloc(1024 * HASH_BYTES);
+      let count = 0;
+      for await (const hash of store.hashes()) {
+        const offset = count * HASH_BYTES;
+        if (offset + HASH_BYTES > loaded.length) loaded = grown(loaded, offset);
+        loaded.write(hash, offset, HASH_BYTES, 'hex');
+        // Not above the last id (a key that is not a hash): added one by one after the load.
+        if (count > 0 && compareId(loaded, offset, loaded, offset - HASH_BYTES) <= 0) later.push(hash);
+        else count += 1;
+      }
+      index.#adopt(new Uint8Array(loaded.subarray(0, count * HASH_BYTES)));
       index.#ready = true;
+      for (const hash of later.splice(0)) index.add(hash);
       return true;
     })().catch((error: Error) => {
       failed(error);
       return false;
     });
     return index;
+  }
+
+  /** Takes `sorted` (ascending distinct ids, a copy of its own) as the whole content of this empty index. */
+  #adopt(sorted: Uint8Array): void {
+    let start = 0;
+    for (let b = 0; b < BUCKETS; b++) {
+      let end = start;
+      while (end < sorted.length && sorted[end] === b) end += HASH_BYTES;
+      this.#buckets[b]!.adopt(sorted.subarray(start, end));
+      start = end;
+    }
+    for (let offset = 0; offset < sorted.length; offset += HASH_BYTES) this.summary.add(sorted.subarray(offset, offset + HASH_BYTES));
+    this.#size = sorted.length / HASH_BYTES;
   }
 
   /** An index of `store`, loaded (tests and tools that need it whole at once). */

@@ -59,6 +59,22 @@ describe('HashIndex (compact sorted buckets)', () => {
     }), { seed: 20261206, numRuns: 300 });
   });
 
+  it('a load over hashes in any order, repeated ids included, agrees with adding them one by one (fast-check, seed-fixed)', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 300 }), fc.boolean(), async (bytes, sorted) => {
+      const hashes = bytes.map((b) => Buffer.from(b).toString('hex'));
+      if (sorted) hashes.sort();
+      const one = new HashIndex();
+      for (const h of hashes) one.add(h);
+      const loaded = HashIndex.open({ async *hashes() { yield* hashes; }, onAdded: () => {} });
+      assert.equal(await loaded.loaded, true);
+      assert.equal(loaded.size, one.size);
+      assert.deepEqual(loaded.summary.differing(one.summary), []);
+      for (const h of hashes) assert.equal(loaded.lookup(idOf(h)), one.lookup(idOf(h)));
+      loaded.add(hashOf(7));
+      assert.equal(loaded.has(hashOf(7)), true, 'adds after the load (buckets shared with the loaded array)');
+    }), { seed: 20261206, numRuns: 200 });
+  });
+
   it('loads in the background: partial and not ready until the scan ends, then whole, each write counted once', async () => {
     const keys = signers(1);
     const policy = policyOf(1, keys);
