@@ -126,12 +126,23 @@ function compareId(bytes: Uint8Array, offset: number, id: Uint8Array, at = 0): n
 const word = (bytes: Uint8Array, offset: number): number =>
   ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 
-/** A copy of the first `used` bytes of `buffer` with half as much room again. */
-const grown = (buffer: Buffer, used: number): Buffer => {
-  const copy = Buffer.alloc(Math.ceil(buffer.length * 1.5 / HASH_BYTES) * HASH_BYTES);
-  buffer.copy(copy, 0, 0, used);
+/** Hashes loaded per chunk (4 MiB). */
+const CHUNK = 131_072;
+
+/** Hashes `start` to `end` (exclusive) of `chunks`: a view when they lie in one chunk, else a copy. */
+function slice(chunks: readonly Uint8Array[], start: number, end: number): Uint8Array {
+  const first = Math.floor(start / CHUNK);
+  const at = (n: number) => (n % CHUNK) * HASH_BYTES;
+  if (Math.floor((end - 1) / CHUNK) === first) return chunks[first]!.subarray(at(start), at(end - 1) + HASH_BYTES);
+  const copy = new Uint8Array((end - start) * HASH_BYTES);
+  for (let n = start, to = 0; n < end; ) {
+    const stop = Math.min(end, (Math.floor(n / CHUNK) + 1) * CHUNK);
+    copy.set(chunks[Math.floor(n / CHUNK)]!.subarray(at(n), at(stop - 1) + HASH_BYTES), to);
+    to += (stop - n) * HASH_BYTES;
+    n = stop;
+  }
   return copy;
-};
+}
 
 /** Hex to a plain Uint8Array (one array shape everywhere keeps the comparisons fast). */
 const bytesOf = (hex: string): Uint8Array => {
@@ -151,10 +162,11 @@ export class HashIndex {
   /**
    * An index of `store` that starts loading now, in the background; `failed` hears why a load
    * stopped (the store closed during it, a read error): the index then stays not ready.
-   * The scan yields the hashes in ascending order, so they are appended to one array that the
-   * buckets then share as slices: no bucket grows (and is copied) a dozen times on the way, and
-   * the malloc heap is not left fragmented by the growth. Writes during the load are added
-   * after it (the added-listener is registered before the scan: `add` keeps one entry per id).
+   * The scan yields the hashes in ascending order, so they are written into fixed 4 MiB chunks
+   * that the buckets then share as slices: nothing grows and is copied on the way (the garbage
+   * of that, megabytes of buffers, waited for a full GC to leave the resident set).
+   * Writes during the load are added after it (the added-listener is registered before the
+   * scan: `add` keeps one entry per id).
    */
   static open(store: IndexedStore, failed: (error: Error) => void = () => {}): HashIndex {
     const index = new HashIndex();
@@ -167,17 +179,26 @@ export class HashIndex {
       }
     });
     index.loaded = (async () => {
-      let loaded: Buffer = Buffer.alloc(1024 * HASH_BYTES);
+      const chunks: Uint8Array[] = [];
+      let writer: Buffer = Buffer.alloc(0);
+      const last = new Uint8Array(HASH_BYTES);
       let count = 0;
       for await (const hash of store.hashes()) {
-        const offset = count * HASH_BYTES;
-        if (offset + HASH_BYTES > loaded.length) loaded = grown(loaded, offset);
-        loaded.write(hash, offset, HASH_BYTES, 'hex');
+        if (count === chunks.length * CHUNK) {
+          chunks.push(new Uint8Array(CHUNK * HASH_BYTES));
+          writer = Buffer.from(chunks.at(-1)!.buffer);
+        }
+        const offset = (count % CHUNK) * HASH_BYTES;
+        writer.write(hash, offset, HASH_BYTES, 'hex');
         // Not above the last id (a key that is not a hash): added one by one after the load.
-        if (count > 0 && compareId(loaded, offset, loaded, offset - HASH_BYTES) <= 0) later.push(hash);
-        else count += 1;
+        if (count > 0 && compareId(writer, offset, last) <= 0) {
+          later.push(hash);
+          continue;
+        }
+        last.set(writer.subarray(offset, offset + HASH_BYTES));
+        count += 1;
       }
-      index.#adopt(new Uint8Array(loaded.subarray(0, count * HASH_BYTES)));
+      index.#adopt(chunks, count);
       index.#ready = true;
       for (const hash of later.splice(0)) index.add(hash);
       return true;
@@ -188,17 +209,18 @@ export class HashIndex {
     return index;
   }
 
-  /** Takes `sorted` (ascending distinct ids, a copy of its own) as the whole content of this empty index. */
-  #adopt(sorted: Uint8Array): void {
+  /** Takes the first `count` hashes of `chunks` (ascending distinct ids, CHUNK a chunk) as the whole content of this empty index. */
+  #adopt(chunks: readonly Uint8Array[], count: number): void {
+    const at = (n: number) => chunks[Math.floor(n / CHUNK)]!.subarray((n % CHUNK) * HASH_BYTES, (n % CHUNK + 1) * HASH_BYTES);
     let start = 0;
     for (let b = 0; b < BUCKETS; b++) {
       let end = start;
-      while (end < sorted.length && sorted[end] === b) end += HASH_BYTES;
-      this.#buckets[b]!.adopt(sorted.subarray(start, end));
+      while (end < count && at(end)[0] === b) end += 1;
+      this.#buckets[b]!.adopt(end === start ? new Uint8Array(0) : slice(chunks, start, end));
       start = end;
     }
-    for (let offset = 0; offset < sorted.length; offset += HASH_BYTES) this.summary.add(sorted.subarray(offset, offset + HASH_BYTES));
-    this.#size = sorted.length / HASH_BYTES;
+    for (let n = 0; n < count; n++) this.summary.add(at(n));
+    this.#size = count;
   }
 
   /** An index of `store`, loaded (tests and tools that need it whole at once). */

@@ -75,6 +75,21 @@ describe('HashIndex (compact sorted buckets)', () => {
     }), { seed: 20261206, numRuns: 200 });
   });
 
+  it('a load of more hashes than one 4 MiB chunk holds (buckets across chunk ends) answers as adding one by one', async () => {
+    const hashes = Array.from({ length: 300_000 }, (_, i) => hashOf(i)).sort();
+    const one = new HashIndex();
+    for (const h of hashes) one.add(h);
+    const loaded = HashIndex.open({ async *hashes() { yield* hashes; }, onAdded: () => {} });
+    assert.equal(await loaded.loaded, true);
+    assert.equal(loaded.size, hashes.length);
+    assert.deepEqual(loaded.summary.differing(one.summary), []);
+    for (const h of hashes) assert.equal(loaded.has(h), true, h);
+    const all = Array.from({ length: 256 }, (_, b) => b);
+    assert.equal([...loaded.inBuckets(all)].length, hashes.length);
+    for (let i = 300_000; i < 301_000; i++) loaded.add(hashOf(i));
+    for (let i = 0; i < 301_000; i += 97) assert.equal(loaded.has(hashOf(i)), true);
+  });
+
   it('loads in the background: partial and not ready until the scan ends, then whole, each write counted once', async () => {
     const keys = signers(1);
     const policy = policyOf(1, keys);
