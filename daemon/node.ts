@@ -24,6 +24,7 @@ import { startPeer, type RunningPeer } from './net/peer.ts';
 import type { AttestationSync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { StatusBoard } from './status-board.ts';
+import { coolTableCache } from './table-cache.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
 import { createReloader, type ReloadSummary } from './reload.ts';
 import { Activity } from './page/activity.ts';
@@ -122,6 +123,8 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // Verdict counts depend on the policy: a reload opens a new board under the new one.
   let board = await StatusBoard.open(store, context.policy);
   started('status board', async () => board.close());
+  const stopCooling = coolTableCache({ store, index, scanned: Promise.all([index.loaded, board.ready]), activity: () => sync.counters.bytesIn + sync.counters.bytesOut, log });
+  started('table cache cooling', async () => stopCooling());
   const storeStatus = () => board.status(index.size);
   const reloader = createReloader(context, { peer, pool, gossip, sync }, log, async () => {
     const previous = board;

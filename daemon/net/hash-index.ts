@@ -263,6 +263,21 @@ export class HashIndex {
     this.summary.add(bytes);
   }
 
+  /** Up to `n` stored hashes (hex), spread evenly over the id space (and so over the store's tables). */
+  sample(n: number): string[] {
+    const picked = new Set<string>();
+    for (let k = 0; k < n; k++) {
+      const position = ((k + 0.5) * BUCKETS) / n;
+      const bucket = this.#buckets[Math.floor(position)]!;
+      const entries = bucket.count + bucket.tailCount;
+      if (entries === 0) continue;
+      const i = Math.floor((position % 1) * entries);
+      const offset = i < bucket.count ? i * HASH_BYTES : -1 - (i - bucket.count) * HASH_BYTES;
+      picked.add(Buffer.from(bucket.hashAt(offset)).toString('hex'));
+    }
+    return [...picked];
+  }
+
   /** The ids of the envelopes in some buckets, as raw bytes. */
   *inBuckets(buckets: readonly number[]): Generator<Uint8Array> {
     for (const b of buckets) yield* this.#buckets[b]!.ids();
