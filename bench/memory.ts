@@ -9,6 +9,8 @@
  * Run: node bench/memory.ts [N] [dir] [--sync-seconds S] [--force]
  *   dir keeps the filled store for the next run (B's store is emptied at each run);
  *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N).
+ * The daemons cap V8's young generation (daemon/young-generation.ts); to compare without the
+ * cap, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default), which they then keep.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -45,6 +47,12 @@ const rssOf = async (m: Member): Promise<Rss> => {
   const lines = (await readFile(`/proc/${m.process!.pid}/status`, 'utf8')).split('\n');
   const kb = (key: string) => Number(lines.find((l) => l.startsWith(`${key}:`))!.split(/\s+/)[1]) / 1024;
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+};
+
+/** CPU seconds (user + system) `m`'s process has used, from /proc/<pid>/stat: a figure the machine's load does not change. */
+const cpuOf = async (m: Member): Promise<number> => {
+  const fields = (await readFile(`/proc/${m.process!.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 
 /** Starts `m` and returns ms from spawn to its first /health answer. */
@@ -110,6 +118,7 @@ const watch = async () => {
   if (now.total > peak.total) peak = now;
 };
 const t = performance.now();
+const cpuBefore = await cpuOf(a!);
 startMember(b!);
 const synced = async () => (await health(b!).catch(() => undefined))?.envelopes ?? 0;
 await until('b synced long enough', async () => {
@@ -118,6 +127,7 @@ await until('b synced long enough', async () => {
 }, syncSeconds > 0 ? syncSeconds * 1000 + 60_000 : 3_600_000);
 const got = await synced();
 const syncS = (performance.now() - t) / 1000;
+const [servedCpu, receivedCpu] = [(await cpuOf(a!)) - cpuBefore, await cpuOf(b!)];
 row('A: peak while B syncs from it', peak);
 row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : 'B: after syncing everything', await rssOf(b!), '-');
 await stopMember(b!);
@@ -125,4 +135,5 @@ await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
 row('A: after the sync, tables released', await rssOf(a!));
 console.log(`first answer ${(firstAnswer / 1000).toFixed(2)} s after start (target < 2 s; empty store: ${(emptyStart / 1000).toFixed(2)} s); hash index loaded in ${(Number(ready.ms) / 1000).toFixed(2)} s${mark}`);
 console.log(`/status answered in ${statusMs.toFixed(0)} ms (${st.store.envelopes} envelopes, ${st.store.identities} identities); B got ${got} envelopes in ${syncS.toFixed(1)} s (${(got / syncS).toFixed(0)}/s)${mark}`);
+console.log(`CPU per 1000 envelopes synced: A (serving) ${(servedCpu * 1e6 / Math.max(1, got)).toFixed(0)} ms, B (receiving, from its start) ${(receivedCpu * 1e6 / Math.max(1, got)).toFixed(0)} ms`);
 await stopMember(a!);
