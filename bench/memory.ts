@@ -9,8 +9,8 @@
  * Run: node bench/memory.ts [N] [dir] [--sync-seconds S] [--force]
  *   dir keeps the filled store for the next run (B's store is emptied at each run);
  *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N).
- * The daemons cap V8's young generation (daemon/young-generation.ts); to compare without the
- * cap, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default), which they then keep.
+ * The daemons run with their memory settings (daemon/runtime-tuning.ts); to compare without
+ * them, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default): a daemon then keeps its own.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
