@@ -112,6 +112,9 @@ if (q.code !== 0) throw new Error(q.err);
 row('A: after a query', await rssOf(a!));
 
 await rm(join(b!.dir, 'store'), { recursive: true, force: true });
+// B dials A; its own p2p port is any free one (a saved fixed one may have been taken since).
+const bConfig = JSON.parse(await readFile(b!.config, 'utf8'));
+await writeFile(b!.config, JSON.stringify({ ...bConfig, network: { ...bConfig.network, listen: ['/ip4/127.0.0.1/tcp/0'] } }, null, 2));
 let peak: Rss = { total: 0, anon: 0, file: 0 };
 const watch = async () => {
   const now = await rssOf(a!);
