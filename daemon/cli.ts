@@ -41,7 +41,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
 const REGISTERED_BY: Readonly<Record<string, string>> = { status: 'start', peers: 'start', reload: 'start' };
 
 /** The command word of `argv`: its first argument that is neither an option nor the value of -c. */
-function commandWord(argv: readonly string[]): string | undefined {
+export function commandWord(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     if (arg === '-c' || arg === '--config') i += 1;

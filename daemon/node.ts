@@ -23,6 +23,7 @@ import { startPeer, type RunningPeer } from './net/peer.ts';
 import type { AttestationSync } from './net/sync.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { StatusBoard, type VerdictChange } from './status-board.ts';
+import { coolTableCache } from './table-cache.ts';
 import { startBuilder, type RunningBuilder } from './builder/service.ts';
 import { createReloader, type ReloadSummary } from './reload.ts';
 import { Activity } from './page/activity.ts';
@@ -94,7 +95,10 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   store.onWriteHealth((change) => (change.event === 'write_failed'
     ? log('store.write_failed', { code: change.code, error: change.error })
     : log('store.reopened', { reason: 'writes go on after a failed write' })));
-  const index = await HashIndex.load(store);
+  // Loads in the background: the API answers at once; gossip and sync cope until it is ready.
+  const indexStart = performance.now();
+  const index = HashIndex.open(store, (error) => log('index.load_failed', { error: error.message }));
+  void index.loaded.then((whole) => whole && log('index.ready', { envelopes: index.size, ms: Math.round(performance.now() - indexStart) }));
   store.onAdded((added) => {
     if (added.length <= BULK) for (const a of added) log('envelope.stored', { hash: a.hash });
     activity.notify('store.added', { envelopes: added.length });
@@ -109,7 +113,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // Gossip and sync are libp2p services: they start and stop with the peer, sharing its ban list.
   const peer = await startPeer({
     privateKey, listen: config.network.listen, bootstrap: config.network.bootstrap, log,
-    gossip: { networkId: config.networkId, policy: context.policy, store, log, has: (hash) => index.has(hash) },
+    gossip: { networkId: config.networkId, policy: context.policy, store, log, has: (hash) => (index.ready ? index.has(hash) : store.has(hash)) },
     sync: { networkId: config.networkId, policy: context.policy, store, index, log, verify: pool.verify, ...(options.syncIntervalMs ? { intervalMs: options.syncIntervalMs } : {}) },
   });
   started('peer', () => peer.stop());
@@ -122,6 +126,8 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     if (result === 'added' && attestation.votes.length === 1) await gossip.publish(attestation.bytes);
     return { result, hash: attestation.hash };
   };
+  const stopCooling = coolTableCache({ store, index, scanned: Promise.all([index.loaded, board.ready]), activity: () => sync.counters.bytesIn + sync.counters.bytesOut, log });
+  started('table cache cooling', async () => stopCooling());
   const storeStatus = () => board.status(index.size);
   const reloader = createReloader(context, { peer, pool, gossip, sync }, log, async () => {
     const previous = board;
@@ -138,8 +144,9 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   started('api token', () => token.remove());
   const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, context.policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
   const api = await startApi(config.api.listen, {
-    health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length }),
-    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
+    // While the index loads, `envelopes` counts what it has read so far.
+    health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length, index: index.ready ? 'ready' : 'loading' }),
+    status: async () => ({ name: config.name, networkId: config.networkId, peerId, addresses, peers: peers().length, index: index.ready ? 'ready' : 'loading', trust: { threshold: context.policy.threshold, signers: context.policy.signers.size }, store: await storeStatus(), gossip: gossip.counters, sync: sync.counters, reloads: reloader.counts }),
     peers,
     query: (params) => answerQuery(store, context.policy, params),
     verify: (entries) => answerVerify(store, context.policy, entries),

@@ -47,8 +47,8 @@ export interface GossipInit {
   store: AttestationStore;
   /** Called when an envelope from gossip is stored for the first time (before it is forwarded). Default: nothing. */
   onStored?: (hash: string) => void;
-  /** Whether an envelope hash is stored, answered from memory (sync's hash index). Default: a store read. */
-  has?: (hash: string) => boolean;
+  /** Whether an envelope hash is stored, answered from memory (sync's hash index, a store read while it loads). Default: a store read. */
+  has?: (hash: string) => boolean | Promise<boolean>;
   /** Per-peer verifications and bytes per second and the ban line. Default: DEFAULT_GOSSIP_BUDGET (500 verifications/s, burst 1,000; 8 MiB/s, burst 16 MiB; 3 Rejects or 51 messages over budget within ~10 s ban). */
   budget?: Partial<GossipBudgetLimits>;
   /** The node's ban list, shared with sync and the connection gater. Default: gossip's own. */
@@ -142,7 +142,7 @@ export class AttestationGossip implements Startable {
       this.#log('gossip.ignored', { from, code: error.code, reason: error.message });
       return this.#ignore();
     }
-    if (this.#init.has ? this.#init.has(attestation.hash) : await this.#init.store.has(attestation.hash)) return this.#ignore();
+    if (this.#init.has ? await this.#init.has(attestation.hash) : await this.#init.store.has(attestation.hash)) return this.#ignore();
     // Stored before the answer: a valid envelope the per-key cap refuses is Ignored, not forwarded.
     const result = await this.#queue.add(attestation).catch((error: Error) => {
       this.#log('store.error', { error: error.message });

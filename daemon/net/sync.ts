@@ -279,6 +279,8 @@ export class AttestationSync implements Startable {
   }
 
   async #round(peer: PeerId): Promise<void> {
+    // Compared before the index has loaded, every bucket would differ.
+    if (!(await this.#init.index.loaded)) throw new Error('sync: the hash index did not load (see index.load_failed)');
     this.counters.rounds += 1;
     const budget = new RoundBudget({ maxBytesPerRound: this.#init.maxBytesPerRound ?? 256 * 1024 * 1024, maxFramesPerRound: this.#init.maxFramesPerRound ?? 65_536 });
     let theirs: FrameOf<typeof FrameType.summary> | undefined;
@@ -421,6 +423,8 @@ export class AttestationSync implements Startable {
       idle.touch();
       // Banned while connected (the gater keeps it from reconnecting): told so, not served.
       if (this.#bans.isBanned(connection.remotePeer)) await this.#write(lp, { type: FrameType.error, message: 'banned for misbehaviour' }, idle);
+      // Until the index has loaded, its summary and hash lists are partial: the peer retries later.
+      else if (!this.#init.index.ready) await this.#write(lp, { type: FrameType.error, message: 'not ready: the hash index is loading' }, idle);
       else await this.#answer(lp, request, idle);
       await stream.close({ signal });
     } catch (caught) {

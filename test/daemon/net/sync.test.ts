@@ -15,6 +15,7 @@ import { parseEnvelope } from '../../../protocol/dsse.ts';
 import { createHash } from 'node:crypto';
 import { stubPair } from '../../helpers/stream-network.ts';
 import { tempDir } from '../../helpers/tmp.ts';
+import { gatedIndexStore } from '../../helpers/gated-index-store.ts';
 
 const keys = signers(2);
 const policy = policyOf(1, keys);
@@ -165,6 +166,37 @@ describe('Sync, driven over in-memory stream pairs', () => {
       assert.equal(catching.counters.rounds, 1);
       assert.equal(catching.counters.envelopesAdded, 1000);
       assert.equal(await empty.store.count(), 1000);
+    });
+  });
+
+  describe('when the serving node\'s hash index is still loading', () => {
+    it('refuses with "not ready" (the asker retries, no one is dropped), then serves once it has loaded', async () => {
+      const many = Array.from({ length: 20 }, (_, i) => readAttestation(envelopeBytes(keys[0]!, { image: `core-p${i}` }), policy, 'test'));
+      const [holder, late] = await stubPair();
+      const full = await openStore();
+      const empty = await openStore();
+      stores.push(full.store, empty.store);
+      await full.store.putMany(many);
+      const gated = gatedIndexStore(many);
+      const index = HashIndex.open(gated.store);
+      const events: Logged[] = [];
+      const log = (event: string, fields: Record<string, unknown>) => void events.push({ event, fields });
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index, intervalMs: 60_000, log })(holder.components);
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, retryMs: 60_000, log })(late.components);
+      await serving.start();
+      await catching.start();
+      await catching.syncWith(holder.peerId);
+      assert.deepEqual(events.map((e) => e.event), ['sync.failed']);
+      assert.match(String(events[0]!.fields.error), /the peer refused the request: not ready: the hash index is loading/);
+      assert.deepEqual(late.hungUp, []);
+      assert.deepEqual(holder.hungUp, []);
+      assert.equal(await empty.store.count(), 0);
+      gated.release();
+      await index.loaded;
+      await catching.syncWith(holder.peerId);
+      await catching.stop();
+      await serving.stop();
+      assert.equal(await empty.store.count(), many.length);
     });
   });
 
