@@ -69,6 +69,12 @@ export interface SyncInit {
    */
   envelopesPerRequest?: number;
   /**
+   * Envelope requests in flight to one peer at once (each on its own stream), so the transfer
+   * overlaps verification and no round trip waits for the one before. Their worst-case replies
+   * together are held to the round's budget before each is sent. From 1 to 16. Default 4.
+   */
+  requestsInFlight?: number;
+  /**
    * Bytes read from one peer in one round. Requests stop before their worst-case replies
    * would pass it (the rest waits for the next round); a peer that passes it anyway is
    * misbehaving. Default 256 MiB.
@@ -81,12 +87,12 @@ export interface SyncInit {
   /** Shared with the libp2p node's connection gater, so a banned peer is not dialled either. Default: sync's own. */
   bans?: Bans;
   /**
-   * Sync streams a peer may have open towards us at once, per connection (a round uses up to 2).
-   * One more is misbehaviour (dropped and banned); the registrar resets streams past twice this.
-   * Default 4.
+   * Sync streams a peer may have open towards us at once, per connection (a round uses up to
+   * requestsInFlight, and a stream it has finished may not be closed on our side yet). One more
+   * is misbehaviour (dropped and banned); the registrar resets streams past twice this. Default 8.
    */
   maxInboundStreams?: number;
-  /** Sync streams we may have open towards a peer at once, per connection (a round uses up to 2). Default 4. */
+  /** Sync streams we may have open towards a peer at once, per connection (a round uses up to requestsInFlight). Default 8. */
   maxOutboundStreams?: number;
   /** Default: nothing logged. */
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -94,6 +100,8 @@ export interface SyncInit {
 
 export interface SyncCounters {
   rounds: number;
+  /** Requests sent (one stream each): the round trips. */
+  requests: number;
   bytesIn: number;
   bytesOut: number;
   envelopesReceived: number;
@@ -101,6 +109,9 @@ export interface SyncCounters {
   peersDropped: number;
 }
 
+/** Default SyncInit.maxInboundStreams and maxOutboundStreams: twice the default requestsInFlight. */
+const MAX_STREAMS = 8;
+const MAX_IN_FLIGHT = 16;
 /** Below this many missing envelopes, verifying on this thread beats waking workers. */
 const POOL_MIN = 1000;
 /** The most bytes a reply of `count` envelopes can take: at worst one frame per envelope, then an end frame. */
@@ -167,7 +178,7 @@ type Lp = ReturnType<typeof lpStream>;
 
 export class AttestationSync implements Startable {
   readonly protocol: string;
-  readonly counters: SyncCounters = { rounds: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
+  readonly counters: SyncCounters = { rounds: 0, requests: 0, bytesIn: 0, bytesOut: 0, envelopesReceived: 0, envelopesAdded: 0, peersDropped: 0 };
   readonly #init: SyncInit;
   readonly #bans: Bans;
   readonly #running = new Map<string, Promise<void>>();
@@ -195,6 +206,8 @@ export class AttestationSync implements Startable {
   constructor(components: SyncComponents, init: SyncInit) {
     const perRequest = init.envelopesPerRequest ?? 32;
     if (!Number.isInteger(perRequest) || perRequest < 1 || perRequest > MAX_REQUEST_HASHES) throw new RangeError(`sync envelopesPerRequest: expected an integer from 1 to ${MAX_REQUEST_HASHES}, got ${perRequest}`);
+    const inFlight = init.requestsInFlight ?? 4;
+    if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > MAX_IN_FLIGHT) throw new RangeError(`sync requestsInFlight: expected an integer from 1 to ${MAX_IN_FLIGHT}, got ${inFlight}`);
     this.#components = components;
     this.#init = init;
     this.#policy = init.policy;
@@ -210,8 +223,8 @@ export class AttestationSync implements Startable {
     this.#stopped = false;
     await this.#components.registrar.handle(this.protocol, (stream, connection) => this.#serve(stream, connection), {
       runOnLimitedConnection: false,
-      maxInboundStreams: 2 * (this.#init.maxInboundStreams ?? 4),
-      maxOutboundStreams: this.#init.maxOutboundStreams ?? 4,
+      maxInboundStreams: 2 * (this.#init.maxInboundStreams ?? MAX_STREAMS),
+      maxOutboundStreams: this.#init.maxOutboundStreams ?? MAX_STREAMS,
     });
     this.#components.events.addEventListener('peer:identify', this.#onIdentify);
     this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect);
@@ -326,7 +339,7 @@ export class AttestationSync implements Startable {
   async #fetch(peer: PeerId, ids: Uint8Array[], budget: RoundBudget): Promise<IngestCounts & { complete: boolean }> {
     const size = this.#init.envelopesPerRequest ?? 32;
     const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
-    const verify = (ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy);
+    const verify = canonicalOnly((ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy));
     const progress = { requested: 0 };
     const counts = await ingestBatches(this.#replies(peer, chunks, budget, progress), this.#init.store, verify, `sync from ${peer}`);
     this.counters.envelopesAdded += counts.added;
@@ -336,25 +349,38 @@ export class AttestationSync implements Startable {
   }
 
   /**
-   * One reply per chunk, in order. The next chunk is requested while this reply is handed on
-   * (transfer overlaps verification); no chunk is requested whose worst-case reply, with the
-   * one in flight, would pass the round's budget. `progress.requested` counts chunks asked for.
+   * One reply per chunk, in order, with up to `requestsInFlight` requests in flight: the next
+   * ones are asked for while this reply is verified (transfer overlaps verification). No chunk
+   * is requested whose worst-case reply, with those in flight, would pass the round's budget.
+   * The generator ends only once every request it sent has ended. `progress.requested` counts
+   * chunks asked for.
    */
   async *#replies(peer: PeerId, chunks: Uint8Array[][], budget: RoundBudget, progress: { requested: number }): AsyncGenerator<Uint8Array[]> {
-    const worst = (chunk: Uint8Array[]) => ({ bytes: worstReplyBytes(chunk.length), frames: chunk.length + 1 });
-    const affords = (...inFlight: Uint8Array[][]) => budget.affords(inFlight.reduce((n, c) => n + worst(c).bytes, 0), inFlight.reduce((n, c) => n + worst(c).frames, 0));
-    const request = (i: number) => {
-      if (i >= chunks.length || !affords(...chunks.slice(Math.max(0, i - 1), i + 1))) return undefined;
-      progress.requested += 1;
-      const reply = this.#envelopes(peer, chunks[i]!, budget);
-      reply.catch(() => undefined);
-      return reply;
+    const window = this.#init.requestsInFlight ?? 4;
+    const inFlight: { chunk: Uint8Array[]; reply: Promise<Uint8Array[]> }[] = [];
+    const affords = (next: Uint8Array[]) => {
+      const asked = [...inFlight.map((f) => f.chunk), next];
+      return budget.affords(asked.reduce((n, c) => n + worstReplyBytes(c.length), 0), asked.reduce((n, c) => n + c.length + 1, 0));
     };
-    let next = request(0);
-    for (let i = 1; next; i++) {
-      const current = next;
-      next = request(i);
-      yield await current;
+    const fill = () => {
+      while (progress.requested < chunks.length && inFlight.length < window && affords(chunks[progress.requested]!)) {
+        const chunk = chunks[progress.requested]!;
+        progress.requested += 1;
+        const reply = this.#envelopes(peer, chunk, budget);
+        reply.catch(() => undefined);
+        inFlight.push({ chunk, reply });
+      }
+    };
+    try {
+      fill();
+      while (inFlight.length > 0) {
+        const envelopes = await inFlight[0]!.reply;
+        inFlight.shift();
+        fill();
+        yield envelopes;
+      }
+    } finally {
+      await Promise.allSettled(inFlight.map((f) => f.reply));
     }
   }
 
@@ -365,13 +391,11 @@ export class AttestationSync implements Startable {
     for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true)) {
       for (const envelope of frame.envelopes) {
         if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('reply', 'sync envelopes: expected envelopes asked for, got another');
-        // Honest nodes serve the canonical bytes they store; re-encodings only cost us parsing.
-        if (!isCanonicalForm(envelope)) throw new Misbehaviour('envelope', 'sync envelopes: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes');
         envelopes.push(envelope);
       }
     }
     this.counters.envelopesReceived += envelopes.length;
-    return envelopes;
+    return compact(envelopes);
   }
 
   /**
@@ -384,6 +408,7 @@ export class AttestationSync implements Startable {
     let stream: Stream | undefined;
     try {
       stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal });
+      this.counters.requests += 1;
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
       await this.#write(lp, request, idle);
       for (;;) {
@@ -415,7 +440,7 @@ export class AttestationSync implements Startable {
     const open = (this.#inbound.get(connection.id) ?? 0) + 1;
     this.#inbound.set(connection.id, open);
     try {
-      const limit = this.#init.maxInboundStreams ?? 4;
+      const limit = this.#init.maxInboundStreams ?? MAX_STREAMS;
       if (open > limit) throw new Misbehaviour('streams', `sync: expected at most ${limit} streams open at once, got ${open}`);
       const request = this.#decode((await lp.read({ signal })).subarray());
       idle.touch();
@@ -514,6 +539,38 @@ export class AttestationSync implements Startable {
     this.#log('sync.peer_dropped', { peer: peer.toString(), bound: error.bound, reason: error.message, banMs });
     await this.#components.connectionManager.closeConnections(peer).catch(() => undefined);
   }
+}
+
+/**
+ * The envelopes copied into one buffer of their own: they no longer hold the frames they were
+ * read from alive, and a worker is sent their bytes only (a view is sent with its whole buffer).
+ */
+function compact(envelopes: Uint8Array[]): Uint8Array[] {
+  const buffer = new Uint8Array(envelopes.reduce((n, e) => n + e.length, 0));
+  let offset = 0;
+  return envelopes.map((envelope) => {
+    buffer.set(envelope, offset);
+    offset += envelope.length;
+    return buffer.subarray(offset - envelope.length, offset);
+  });
+}
+
+/**
+ * Honest nodes serve the canonical bytes they store (DESIGN section 4); re-encoded bytes are
+ * the sender's doing, refused as NOT_CANONICAL (misbehaviour). The pipeline's one parse tells
+ * already: an envelope whose canonical form under our keys is the bytes received is canonical.
+ * Only the others, envelopes with signatures by keys we do not know (dropped from our canonical
+ * form) or by no key we know, are checked by structure (isCanonicalForm, a second parse).
+ */
+function canonicalOnly(verify: BatchVerifier): BatchVerifier {
+  return async (batch, where) => (await verify(batch, where)).map((checked, i) => {
+    const received = batch[i]!;
+    const verified = 'votes' in checked;
+    if (verified && Buffer.from(checked.bytes.buffer, checked.bytes.byteOffset, checked.bytes.length).equals(received)) return checked;
+    if (!verified && checked.code !== 'UNKNOWN_SIGNER') return checked;
+    if (isCanonicalForm(received)) return checked;
+    return { code: 'NOT_CANONICAL', error: `${where}: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes` };
+  });
 }
 
 /** The sync service factory for `createLibp2p({ services: { sync: attestationSync(init) } })`. */
