@@ -21,8 +21,8 @@ import { envelopeHash, isCanonicalForm, MAX_ENVELOPE_BYTES } from '../../protoco
 import { bucketGroups, decodeFrame, encodeFrame, ENTRY_OVERHEAD, FRAME_OVERHEAD, FrameType, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_REQUEST_HASHES, type Frame } from '../../protocol/sync.ts';
 import type { TrustPolicy } from '../../protocol/trust.ts';
 import type { AttestationStore } from '../../store/store.ts';
-import { ingestBatches, type IngestCounts } from '../ingest.ts';
-import { inlineVerifier, type BatchVerifier } from '../verify-pool.ts';
+import { ingestBatches } from '../ingest.ts';
+import { inlineVerifier, type BatchVerifier, type Checked } from '../verify-pool.ts';
 import { Bans } from './bans.ts';
 import { idHex, idOf, type HashIndex } from './hash-index.ts';
 import { Misbehaviour, RoundBudget } from './sync-budget.ts';
@@ -275,8 +275,10 @@ export class AttestationSync implements Startable {
     const running = this.#running.get(key);
     if (running) return running;
     if (this.#unsupported.has(key) || this.#bans.isBanned(peer)) return Promise.resolve();
-    const round = this.#round(peer).then(() => {
+    let more = false;
+    const round = this.#round(peer).then((result) => {
       this.#failures.delete(key);
+      more = result.more;
     }, (error: Error) => {
       if (error instanceof Misbehaviour) return this.#drop(peer, error);
       if (error.name === 'UnsupportedProtocolError') {
@@ -293,34 +295,81 @@ export class AttestationSync implements Startable {
       setTimeout(() => {
         if (!this.#stopped && this.#components.connectionManager.getConnections(peer).length > 0) void this.syncWith(peer);
       }, delayMs).unref();
-    }).finally(() => this.#running.delete(key));
+    }).finally(() => {
+      this.#running.delete(key);
+      // Stopped at the round's budget with everything it received added: the rest comes now.
+      if (more && !this.#stopped) void this.syncWith(peer);
+    });
     this.#running.set(key, round);
     return round;
   }
 
-  async #round(peer: PeerId): Promise<void> {
+  /**
+   * Summary, then the differing buckets' id lists and the envelopes we lack, all through one
+   * ingest pipeline, so verification never waits at a group's end for the next id list.
+   * `more` when it stopped at the round's budget having added everything it received: the
+   * peer has more for us, so the next round starts at once rather than at the next interval.
+   */
+  async #round(peer: PeerId): Promise<{ more: boolean }> {
     this.counters.rounds += 1;
     const budget = new RoundBudget({ maxBytesPerRound: this.#init.maxBytesPerRound ?? 256 * 1024 * 1024, maxFramesPerRound: this.#init.maxFramesPerRound ?? 65_536 });
     let theirs: FrameOf<typeof FrameType.summary> | undefined;
     for await (const frame of this.#frames(peer, { type: FrameType.summaryRequest }, FrameType.summary, budget, false)) theirs = frame;
     if (!theirs) throw new Misbehaviour('reply', 'sync summary: expected a summary frame, got none');
     const maxIds = this.#init.maxIdsPerReply ?? 65_536;
-    const { groups, skipped } = bucketGroups(this.#init.index.summary.differing(theirs.summary), theirs.summary.counts, Math.floor(maxIds / 2));
+    const ours = this.#init.index.summary;
+    const differing = ours.differing(theirs.summary);
+    const { groups, skipped } = bucketGroups(differing, theirs.summary.counts, Math.floor(maxIds / 2));
     if (skipped.length > 0) this.#log('sync.buckets_skipped', { peer: peer.toString(), buckets: skipped, maxIdsPerReply: maxIds });
-    const total = { added: 0, capped: 0 };
-    let missing = 0;
-    for (const buckets of groups) {
-      const ids = await this.#missing(peer, buckets, maxIds, budget);
-      missing += ids.length;
-      const counts = await this.#fetch(peer, ids, budget);
-      total.added += counts.added;
-      total.capped += counts.capped;
-      if (!counts.complete) {
-        this.#log('sync.round_budget_reached', { peer: peer.toString(), bytes: budget.bytes, frames: budget.frames });
-        break;
+    if (groups.length === 0) return { more: false };
+    // By the counts, how many we lack at least: a large backlog is verified on the pool.
+    const lacking = differing.reduce((n, b) => n + Math.max(0, theirs.summary.counts[b]! - ours.counts[b]!), 0);
+    const invalid: Refusal[] = [];
+    const verify = screened((lacking > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy), invalid);
+    const progress = { missing: 0, complete: true };
+    const counts = await ingestBatches(this.#wanted(peer, groups, maxIds, budget, progress, invalid), this.#init.store, verify, `sync from ${peer}`);
+    this.counters.envelopesAdded += counts.added;
+    if (invalid.length > 0) throw invalidEnvelopes(invalid);
+    const unknown = counts.refused.length;
+    const more = !progress.complete && unknown === 0 && counts.capped === 0 && counts.added > 0;
+    if (!progress.complete) this.#log('sync.round_budget_reached', { peer: peer.toString(), bytes: budget.bytes, frames: budget.frames, next: more ? 'now' : 'at the interval' });
+    if (progress.missing > 0) this.#log('sync.round', { peer: peer.toString(), missing: progress.missing, added: counts.added, capped: counts.capped, unknownSigner: unknown, bytes: budget.bytes, frames: budget.frames });
+    return { more };
+  }
+
+  /**
+   * The replies of a round, group of buckets by group: the next group's id list is asked for
+   * while this group's envelopes come in. Stops with `complete` false at the round's budget,
+   * and with misbehaviour as soon as an envelope verified so far is invalid.
+   */
+  async *#wanted(peer: PeerId, groups: number[][], maxIds: number, budget: RoundBudget, progress: { missing: number; complete: boolean }, invalid: Refusal[]): AsyncGenerator<Uint8Array[]> {
+    const list = (g: number) => {
+      if (g >= groups.length) return undefined;
+      const ids = this.#missing(peer, groups[g]!, maxIds, budget);
+      ids.catch(() => undefined);
+      return ids;
+    };
+    let next = list(0);
+    try {
+      for (let g = 0; next; g++) {
+        const ids = await next;
+        next = list(g + 1);
+        progress.missing += ids.length;
+        const size = this.#init.envelopesPerRequest ?? PER_REQUEST;
+        const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
+        const requested = { requested: 0 };
+        for await (const envelopes of this.#replies(peer, chunks, budget, requested)) {
+          if (invalid.length > 0) throw invalidEnvelopes(invalid);
+          yield envelopes;
+        }
+        if (requested.requested < chunks.length) {
+          progress.complete = false;
+          return;
+        }
       }
+    } finally {
+      await next?.catch(() => undefined);
     }
-    if (missing > 0) this.#log('sync.round', { peer: peer.toString(), missing, added: total.added, capped: total.capped, bytes: budget.bytes, frames: budget.frames });
   }
 
   /** The ids the peer has in `buckets` that we lack, read frame by frame and held to `maxIds`. */
@@ -337,22 +386,6 @@ export class AttestationSync implements Startable {
       }
     }
     return missing;
-  }
-
-  /**
-   * Fetches and stores the envelopes named, reply by reply, while the round's budget allows;
-   * `complete` is false when it stopped for the budget (the rest waits for the next round).
-   */
-  async #fetch(peer: PeerId, ids: Uint8Array[], budget: RoundBudget): Promise<IngestCounts & { complete: boolean }> {
-    const size = this.#init.envelopesPerRequest ?? PER_REQUEST;
-    const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
-    const verify = canonicalOnly((ids.length > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy));
-    const progress = { requested: 0 };
-    const counts = await ingestBatches(this.#replies(peer, chunks, budget, progress), this.#init.store, verify, `sync from ${peer}`);
-    this.counters.envelopesAdded += counts.added;
-    const invalid = counts.refused.filter((r) => r.code !== 'UNKNOWN_SIGNER');
-    if (invalid.length > 0) throw new Misbehaviour('envelope', `sync envelopes: expected valid envelopes, got ${invalid.length} invalid: ${invalid[0]!.error}`);
-    return { ...counts, complete: progress.requested === chunks.length };
   }
 
   /**
@@ -562,22 +595,32 @@ function compact(envelopes: Uint8Array[]): Uint8Array[] {
   });
 }
 
+type Refusal = { code: string; error: string };
+
 /**
+ * The verifier of synced envelopes: each refusal other than UNKNOWN_SIGNER (a key we do not
+ * trust, not the peer's fault) goes into `invalid`, which makes the peer misbehaving.
  * Honest nodes serve the canonical bytes they store (DESIGN section 4); re-encoded bytes are
- * the sender's doing, refused as NOT_CANONICAL (misbehaviour). The pipeline's one parse tells
- * already: an envelope whose canonical form under our keys is the bytes received is canonical.
- * Only the others, envelopes with signatures by keys we do not know (dropped from our canonical
- * form) or by no key we know, are checked by structure (isCanonicalForm, a second parse).
+ * the sender's doing, refused as NOT_CANONICAL. The pipeline's one parse tells already: an
+ * envelope whose canonical form under our keys is the bytes received is canonical. Only the
+ * others, envelopes with signatures by keys we do not know (dropped from our canonical form) or
+ * by no key we know, are checked by structure (isCanonicalForm, a second parse).
  */
-function canonicalOnly(verify: BatchVerifier): BatchVerifier {
+function screened(verify: BatchVerifier, invalid: Refusal[]): BatchVerifier {
   return async (batch, where) => (await verify(batch, where)).map((checked, i) => {
     const received = batch[i]!;
     const verified = 'votes' in checked;
-    if (verified && Buffer.from(checked.bytes.buffer, checked.bytes.byteOffset, checked.bytes.length).equals(received)) return checked;
-    if (!verified && checked.code !== 'UNKNOWN_SIGNER') return checked;
-    if (isCanonicalForm(received)) return checked;
-    return { code: 'NOT_CANONICAL', error: `${where}: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes` };
+    let result: Checked = checked;
+    if (verified ? !Buffer.from(checked.bytes.buffer, checked.bytes.byteOffset, checked.bytes.length).equals(received) : checked.code === 'UNKNOWN_SIGNER') {
+      if (!isCanonicalForm(received)) result = { code: 'NOT_CANONICAL', error: `${where}: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes` };
+    }
+    if (!('votes' in result) && result.code !== 'UNKNOWN_SIGNER') invalid.push(result);
+    return result;
   });
+}
+
+function invalidEnvelopes(invalid: Refusal[]): Misbehaviour {
+  return new Misbehaviour('envelope', `sync envelopes: expected valid envelopes, got ${invalid.length} invalid: ${invalid[0]!.error}`);
 }
 
 /** The sync service factory for `createLibp2p({ services: { sync: attestationSync(init) } })`. */

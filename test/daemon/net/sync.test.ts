@@ -15,6 +15,7 @@ import { parseEnvelope } from '../../../protocol/dsse.ts';
 import { createHash } from 'node:crypto';
 import { stubPair } from '../../helpers/stream-network.ts';
 import { tempDir } from '../../helpers/tmp.ts';
+import { until } from '../../../scripts/local-network.ts';
 
 const keys = signers(2);
 const policy = policyOf(1, keys);
@@ -165,6 +166,35 @@ describe('Sync, driven over in-memory stream pairs', () => {
       assert.equal(catching.counters.rounds, 1);
       assert.equal(catching.counters.envelopesAdded, 1000);
       assert.equal(await empty.store.count(), 1000);
+    });
+  });
+
+  describe('when the peer holds more than one round may fetch', () => {
+    it('stops each round at its budget with several requests in flight, and starts the next at once, not at the interval', async () => {
+      const many = Array.from({ length: 600 }, (_, i) => readAttestation(envelopeBytes(keys[i % 2]!, { image: `core-r${i}` }), policy, 'test'));
+      const [holder, late] = await stubPair();
+      const full = await openStore();
+      const empty = await openStore();
+      stores.push(full.store, empty.store);
+      await full.store.putMany(many);
+      const events: Logged[] = [];
+      const log = (event: string, fields: Record<string, unknown>) => events.push({ event, fields });
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 600_000, log })(holder.components);
+      // A reply is 4 envelopes, of 64 KiB at worst: 2 fit in flight under 0.75 MiB, and a round
+      // ends once its bytes (1.4 KB an envelope) leave no room for one: about 370 envelopes.
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 600_000, envelopesPerRequest: 4, requestsInFlight: 4, maxBytesPerRound: 0.75 * 1024 * 1024, log })(late.components);
+      await serving.start();
+      await catching.start();
+      await catching.syncWith(holder.peerId);
+      await until('every envelope is stored', async () => (await empty.store.count()) === many.length, 60_000);
+      await until('the last round has ended', () => events.filter((e) => e.event === 'sync.round').length === catching.counters.rounds, 60_000);
+      await catching.stop();
+      await serving.stop();
+      const reached = events.filter((e) => e.event === 'sync.round_budget_reached');
+      assert.ok(reached.length >= 1 && reached.every((e) => e.fields.next === 'now'), JSON.stringify(events));
+      assert.equal(catching.counters.rounds, reached.length + 1);
+      assert.equal(catching.counters.envelopesAdded, many.length);
+      assert.deepEqual(events.filter((e) => !['sync.round', 'sync.round_budget_reached'].includes(e.event)), [], 'nothing failed or was dropped');
     });
   });
 
