@@ -4,7 +4,8 @@
  * time until B has verified and stored all N (from B's start, and from its first answer);
  * B's sync bytes as a ratio to the bytes of the envelopes it lacked; the round trips (sync
  * requests B made); and the CPU each daemon spent per envelope (utime + stime of the whole
- * process, worker threads included, from /proc), which does not depend on the machine's load.
+ * process, worker threads included, from /proc), which does not depend on the machine's load,
+ * and both peak resident sets.
  * Targets: < 6 s and <= 1.05. Run: node bench/catchup.ts [N] [--force]
  */
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,12 @@ function cpuSeconds(member: Member): number {
   const stat = readFileSync(`/proc/${member.process!.pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A member's peak resident set so far, MB (VmHWM in /proc). */
+function peakRss(member: Member): number {
+  const status = readFileSync(`/proc/${member.process!.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
 console.log(`making ${N} attestations in a's store...`);
@@ -45,6 +52,7 @@ await until('b stored everything', async () => {
 }, 300_000);
 const done = performance.now();
 const [aCpu, bCpu] = [cpuSeconds(a!) - aBefore, cpuSeconds(b!) - bAtAnswer];
+const [aPeak, bPeak] = [peakRss(a!), peakRss(b!)];
 const s = await status(b!);
 await Promise.all([stopMember(a!), stopMember(b!)]);
 if (process.env.SHOW_LOG) console.log(b!.log.map((l) => l.slice(0, 160)).join('\n'));
@@ -53,3 +61,4 @@ console.log(`catch-up of ${N} envelopes: ${((done - answered) / 1000).toFixed(2)
 console.log(`sync bytes received ${(s.sync.bytesIn / 1e6).toFixed(1)} MB + sent ${(s.sync.bytesOut / 1e6).toFixed(2)} MB, envelopes ${(bytes / 1e6).toFixed(1)} MB: ratio ${((s.sync.bytesIn + s.sync.bytesOut) / bytes).toFixed(3)} (target <= 1.05)`);
 console.log(`round trips (sync requests by b): ${s.sync.requests ?? 'n/a'}, ${s.sync.rounds} rounds`);
 console.log(`CPU per envelope: b (syncing, from its first answer) ${perEnvelope(bCpu)} (${bCpu.toFixed(2)} s), a (serving) ${perEnvelope(aCpu)} (${aCpu.toFixed(2)} s)${mark}`);
+console.log(`peak resident set: b ${bPeak.toFixed(0)} MB, a ${aPeak.toFixed(0)} MB`);
