@@ -334,9 +334,13 @@ export class AttestationSync implements Startable {
     // By the counts, how many we lack at least: a large backlog is verified on the pool.
     const lacking = differing.reduce((n, b) => n + Math.max(0, theirs.summary.counts[b]! - ours.counts[b]!), 0);
     const invalid: Refusal[] = [];
-    const verify = screened((lacking > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy), invalid);
+    // The first invalid envelope verified aborts every request of the round: the peer is dropped now.
+    const halt = new AbortController();
+    const verify = screened((lacking > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy), invalid, () => halt.abort());
     const progress = { missing: 0, complete: true };
-    const counts = await ingestBatches(this.#wanted(peer, groups, maxIds, budget, progress, invalid), this.#init.store, verify, `sync from ${peer}`, VERIFYING);
+    const counts = await ingestBatches(this.#wanted(peer, groups, maxIds, budget, progress, invalid, halt.signal), this.#init.store, verify, `sync from ${peer}`, VERIFYING).catch((error: unknown) => {
+      throw invalid.length > 0 ? invalidEnvelopes(invalid) : error;
+    });
     this.counters.envelopesAdded += counts.added;
     if (invalid.length > 0) throw invalidEnvelopes(invalid);
     const unknown = counts.refused.length;
@@ -351,13 +355,16 @@ export class AttestationSync implements Startable {
    * while this group's envelopes come in. Stops with `complete` false at the round's budget,
    * and with misbehaviour as soon as an envelope verified so far is invalid.
    */
-  async *#wanted(peer: PeerId, groups: number[][], maxIds: number, budget: RoundBudget, progress: { missing: number; complete: boolean }, invalid: Refusal[]): AsyncGenerator<Uint8Array[]> {
+  async *#wanted(peer: PeerId, groups: number[][], maxIds: number, budget: RoundBudget, progress: { missing: number; complete: boolean }, invalid: Refusal[], halt: AbortSignal): AsyncGenerator<Uint8Array[]> {
     const list = (g: number) => {
       if (g >= groups.length) return undefined;
-      const ids = this.#missing(peer, groups[g]!, maxIds, budget);
+      const ids = this.#missing(peer, groups[g]!, maxIds, budget, cancel);
       ids.catch(() => undefined);
       return ids;
     };
+    // Aborts the next group's id list when the round ends without it.
+    const unused = new AbortController();
+    const cancel = AbortSignal.any([unused.signal, halt]);
     let next = list(0);
     try {
       for (let g = 0; next; g++) {
@@ -367,7 +374,7 @@ export class AttestationSync implements Startable {
         const size = this.#init.envelopesPerRequest ?? PER_REQUEST;
         const chunks = Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
         const requested = { requested: 0 };
-        for await (const envelopes of this.#replies(peer, chunks, budget, requested)) {
+        for await (const envelopes of this.#replies(peer, chunks, budget, requested, halt)) {
           if (invalid.length > 0) throw invalidEnvelopes(invalid);
           yield envelopes;
         }
@@ -377,16 +384,17 @@ export class AttestationSync implements Startable {
         }
       }
     } finally {
+      unused.abort();
       await next?.catch(() => undefined);
     }
   }
 
   /** The ids the peer has in `buckets` that we lack, read frame by frame and held to `maxIds`. */
-  async #missing(peer: PeerId, buckets: number[], maxIds: number, budget: RoundBudget): Promise<Uint8Array[]> {
+  async #missing(peer: PeerId, buckets: number[], maxIds: number, budget: RoundBudget, cancel?: AbortSignal): Promise<Uint8Array[]> {
     const asked = new Set(buckets);
     const missing: Uint8Array[] = [];
     let ids = 0;
-    for await (const frame of this.#frames(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, budget, true)) {
+    for await (const frame of this.#frames(peer, { type: FrameType.hashesRequest, buckets }, FrameType.hashes, budget, true, cancel)) {
       ids += frame.ids.length;
       if (ids > maxIds) throw new Misbehaviour('idsPerReply', `sync hashes: expected at most ${maxIds} ids in a reply, got ${ids}`);
       for (const id of frame.ids) {
@@ -401,11 +409,13 @@ export class AttestationSync implements Startable {
    * One reply per chunk, in order, with up to `requestsInFlight` requests in flight: the next
    * ones are asked for while this reply is verified (transfer overlaps verification). No chunk
    * is requested whose worst-case reply, with those in flight, would pass the round's budget.
-   * The generator ends only once every request it sent has ended. `progress.requested` counts
-   * chunks asked for.
+   * Requests still in flight when the generator is left early (a failure, misbehaviour) or the
+   * round is halted are aborted, and it ends only once they have ended. `progress.requested` counts chunks asked for.
    */
-  async *#replies(peer: PeerId, chunks: Uint8Array[][], budget: RoundBudget, progress: { requested: number }): AsyncGenerator<Uint8Array[]> {
+  async *#replies(peer: PeerId, chunks: Uint8Array[][], budget: RoundBudget, progress: { requested: number }, halt: AbortSignal): AsyncGenerator<Uint8Array[]> {
     const window = this.#init.requestsInFlight ?? IN_FLIGHT;
+    const unused = new AbortController();
+    const cancel = AbortSignal.any([unused.signal, halt]);
     const inFlight: { chunk: Uint8Array[]; reply: Promise<Uint8Array[]> }[] = [];
     const affords = (next: Uint8Array[]) => {
       const asked = [...inFlight.map((f) => f.chunk), next];
@@ -415,7 +425,7 @@ export class AttestationSync implements Startable {
       while (progress.requested < chunks.length && inFlight.length < window && affords(chunks[progress.requested]!)) {
         const chunk = chunks[progress.requested]!;
         progress.requested += 1;
-        const reply = this.#envelopes(peer, chunk, budget);
+        const reply = this.#envelopes(peer, chunk, budget, cancel);
         reply.catch(() => undefined);
         inFlight.push({ chunk, reply });
       }
@@ -429,15 +439,16 @@ export class AttestationSync implements Startable {
         yield envelopes;
       }
     } finally {
+      unused.abort();
       await Promise.allSettled(inFlight.map((f) => f.reply));
     }
   }
 
   /** The envelopes of one request, each checked against what was asked for. */
-  async #envelopes(peer: PeerId, chunk: Uint8Array[], budget: RoundBudget): Promise<Uint8Array[]> {
+  async #envelopes(peer: PeerId, chunk: Uint8Array[], budget: RoundBudget, cancel?: AbortSignal): Promise<Uint8Array[]> {
     const wanted = new Set(chunk.map(idHex));
     const envelopes: Uint8Array[] = [];
-    for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true)) {
+    for await (const frame of this.#frames(peer, { type: FrameType.envelopesRequest, ids: chunk }, FrameType.envelopes, budget, true, cancel)) {
       for (const envelope of frame.envelopes) {
         if (!wanted.delete(idOf(envelopeHash(envelope)))) throw new Misbehaviour('reply', 'sync envelopes: expected envelopes asked for, got another');
         envelopes.push(envelope);
@@ -449,11 +460,12 @@ export class AttestationSync implements Startable {
 
   /**
    * Sends one request on a new stream and yields the reply's frames as they arrive: one, or
-   * frames until an end frame. Each frame read is charged to the round.
+   * frames until an end frame. Each frame read is charged to the round. `cancel` aborts it: the
+   * round no longer wants the reply.
    */
-  async *#frames<T extends FrameType>(peer: PeerId, request: Frame, expect: T, budget: RoundBudget, untilEnd: boolean): AsyncGenerator<FrameOf<T>> {
+  async *#frames<T extends FrameType>(peer: PeerId, request: Frame, expect: T, budget: RoundBudget, untilEnd: boolean, cancel?: AbortSignal): AsyncGenerator<FrameOf<T>> {
     const idle = this.#idle();
-    const { signal } = idle;
+    const signal = cancel ? AbortSignal.any([idle.signal, cancel]) : idle.signal;
     let stream: Stream | undefined;
     try {
       stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal });
@@ -608,14 +620,14 @@ type Refusal = { code: string; error: string };
 
 /**
  * The verifier of synced envelopes: each refusal other than UNKNOWN_SIGNER (a key we do not
- * trust, not the peer's fault) goes into `invalid`, which makes the peer misbehaving.
+ * trust, not the peer's fault) goes into `invalid` and calls `onInvalid`: the peer is misbehaving.
  * Honest nodes serve the canonical bytes they store (DESIGN section 4); re-encoded bytes are
  * the sender's doing, refused as NOT_CANONICAL. The pipeline's one parse tells already: an
  * envelope whose canonical form under our keys is the bytes received is canonical. Only the
  * others, envelopes with signatures by keys we do not know (dropped from our canonical form) or
  * by no key we know, are checked by structure (isCanonicalForm, a second parse).
  */
-function screened(verify: BatchVerifier, invalid: Refusal[]): BatchVerifier {
+function screened(verify: BatchVerifier, invalid: Refusal[], onInvalid: () => void): BatchVerifier {
   return async (batch, where) => (await verify(batch, where)).map((checked, i) => {
     const received = batch[i]!;
     const verified = 'votes' in checked;
@@ -623,7 +635,10 @@ function screened(verify: BatchVerifier, invalid: Refusal[]): BatchVerifier {
     if (verified ? !Buffer.from(checked.bytes.buffer, checked.bytes.byteOffset, checked.bytes.length).equals(received) : checked.code === 'UNKNOWN_SIGNER') {
       if (!isCanonicalForm(received)) result = { code: 'NOT_CANONICAL', error: `${where}: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes` };
     }
-    if (!('votes' in result) && result.code !== 'UNKNOWN_SIGNER') invalid.push(result);
+    if (!('votes' in result) && result.code !== 'UNKNOWN_SIGNER') {
+      invalid.push(result);
+      onInvalid();
+    }
     return result;
   });
 }

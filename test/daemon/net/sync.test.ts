@@ -75,6 +75,33 @@ async function servesVariant(stream: Stream, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/**
+ * A hostile sync server holding `bytes` (an invalid envelope) and 3 more ids: it serves the
+ * invalid envelope, and never answers a request for the others.
+ */
+async function invalidThenSilent(stream: Stream, bytes: Uint8Array): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  const hashes = [createHash('sha256').update(bytes).digest(), ...[1, 2, 3].map((i) => createHash('sha256').update(`silent ${i}`).digest())];
+  try {
+    const request = decodeFrame((await lp.read()).subarray());
+    if (request.type === FrameType.summaryRequest) {
+      const summary = new BucketSummary();
+      for (const hash of hashes) summary.add(hash);
+      await lp.write(encodeFrame({ type: FrameType.summary, summary }));
+    } else if (request.type === FrameType.hashesRequest) {
+      await lp.write(encodeFrame({ type: FrameType.hashes, ids: hashes.map((h) => h.subarray(0, 8)) }));
+      await lp.write(encodeFrame({ type: FrameType.end }));
+    } else if (request.type === FrameType.envelopesRequest && Buffer.from(request.ids[0]!).equals(hashes[0]!.subarray(0, 8))) {
+      await lp.write(encodeFrame({ type: FrameType.envelopes, envelopes: [bytes] }));
+      await lp.write(encodeFrame({ type: FrameType.end }));
+    } else {
+      await new Promise((resolve) => stream.addEventListener('close', resolve));
+    }
+  } catch {
+    // cut off by the victim
+  }
+}
+
 /** A round of a fresh node against an `endlessIds` peer; the node's sync is stopped after it. */
 async function againstEndlessIds(stores: AttestationStore[], init: Partial<SyncInit> = {}) {
   const [victim, hostile] = await stubPair();
@@ -214,6 +241,31 @@ describe('Sync, driven over in-memory stream pairs', () => {
       const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
       assert.equal(dropped.length, 1, JSON.stringify(events));
       assert.match(String(dropped[0]!.fields.reason), /canonical form/);
+      assert.deepEqual(victim.hungUp.map(String), [hostile.peerId.toString()]);
+      assert.equal(await store.count(), 0);
+    });
+  });
+
+  describe('when a peer serves an invalid envelope while its other replies hang', () => {
+    it('drops and bans it once the envelope is verified, aborting the requests still in flight', { timeout: 30_000 }, async () => {
+      const valid = envelopeBytes(keys[0]!, { image: 'core-badsig' });
+      const envelope = parseEnvelope(valid, 'test');
+      const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
+      sig[0]! ^= 1;
+      const bytes = new Uint8Array(Buffer.from(JSON.stringify({ ...envelope, signatures: [{ ...envelope.signatures[0]!, sig: sig.toString('base64') }] })));
+      const [victim, hostile] = await stubPair();
+      await hostile.components.registrar.handle(protocol, (stream) => void invalidThenSilent(stream, bytes));
+      const { store, index } = await openStore();
+      stores.push(store);
+      const events: Logged[] = [];
+      // The hanging replies would hold the round for timeoutMs (10 min): the drop must not wait for them.
+      const sync = attestationSync({ networkId: 'test', policy, store, index, intervalMs: 600_000, timeoutMs: 600_000, envelopesPerRequest: 1, log: (event, fields) => events.push({ event, fields }) })(victim.components);
+      await sync.start();
+      await sync.syncWith(hostile.peerId);
+      await sync.stop();
+      const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
+      assert.deepEqual(dropped.map((e) => e.fields.bound), ['envelope'], JSON.stringify(events));
+      assert.match(String(dropped[0]!.fields.reason), /BAD_SIGNATURE|signature/);
       assert.deepEqual(victim.hungUp.map(String), [hostile.peerId.toString()]);
       assert.equal(await store.count(), 0);
     });
