@@ -3,9 +3,10 @@
  * libp2p service (`attestationSync(init)` in `createLibp2p({ services })`).
  * The initiator asks for the peer's bucket summary, then for the envelope id lists of the
  * buckets that differ (a few buckets per request, so each list is bounded), then for the
- * envelopes it lacks, a few per request, in length-prefixed protobuf frames (protocol/sync.proto,
- * decoded by protocol/sync.ts). One request per stream. Received envelopes go to the validation pipeline and the store reply by
- * reply, as they arrive, like gossip.
+ * envelopes it lacks, 128 per request with 4 requests in flight, in length-prefixed protobuf
+ * frames (protocol/sync.proto, decoded by protocol/sync.ts). One request per stream. Received
+ * envelopes go through one validation pipeline per round (verified on the worker pool) and to
+ * the store reply by reply, as they arrive, like gossip.
  *
  * Any peer may be hostile, so everything it can make us spend is bounded (SyncInit): bytes per
  * frame, bytes and frames per round, ids per reply, envelopes per request, time without
