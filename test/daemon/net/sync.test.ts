@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { stubPair } from '../../helpers/stream-network.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { gatedIndexStore } from '../../helpers/gated-index-store.ts';
+import { until } from '../../../scripts/local-network.ts';
 
 const keys = signers(2);
 const policy = policyOf(1, keys);
@@ -69,6 +70,33 @@ async function servesVariant(stream: Stream, bytes: Uint8Array): Promise<void> {
     } else if (request.type === FrameType.envelopesRequest) {
       await lp.write(encodeFrame({ type: FrameType.envelopes, envelopes: [bytes] }));
       await lp.write(encodeFrame({ type: FrameType.end }));
+    }
+  } catch {
+    // cut off by the victim
+  }
+}
+
+/**
+ * A hostile sync server holding `bytes` (an invalid envelope) and 3 more ids: it serves the
+ * invalid envelope, and never answers a request for the others.
+ */
+async function invalidThenSilent(stream: Stream, bytes: Uint8Array): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  const hashes = [createHash('sha256').update(bytes).digest(), ...[1, 2, 3].map((i) => createHash('sha256').update(`silent ${i}`).digest())];
+  try {
+    const request = decodeFrame((await lp.read()).subarray());
+    if (request.type === FrameType.summaryRequest) {
+      const summary = new BucketSummary();
+      for (const hash of hashes) summary.add(hash);
+      await lp.write(encodeFrame({ type: FrameType.summary, summary }));
+    } else if (request.type === FrameType.hashesRequest) {
+      await lp.write(encodeFrame({ type: FrameType.hashes, ids: hashes.map((h) => h.subarray(0, 8)) }));
+      await lp.write(encodeFrame({ type: FrameType.end }));
+    } else if (request.type === FrameType.envelopesRequest && Buffer.from(request.ids[0]!).equals(hashes[0]!.subarray(0, 8))) {
+      await lp.write(encodeFrame({ type: FrameType.envelopes, envelopes: [bytes] }));
+      await lp.write(encodeFrame({ type: FrameType.end }));
+    } else {
+      await new Promise((resolve) => stream.addEventListener('close', resolve));
     }
   } catch {
     // cut off by the victim
@@ -200,6 +228,35 @@ describe('Sync, driven over in-memory stream pairs', () => {
     });
   });
 
+  describe('when the peer holds more than one round may fetch', () => {
+    it('stops each round at its budget with several requests in flight, and starts the next at once, not at the interval', async () => {
+      const many = Array.from({ length: 600 }, (_, i) => readAttestation(envelopeBytes(keys[i % 2]!, { image: `core-r${i}` }), policy, 'test'));
+      const [holder, late] = await stubPair();
+      const full = await openStore();
+      const empty = await openStore();
+      stores.push(full.store, empty.store);
+      await full.store.putMany(many);
+      const events: Logged[] = [];
+      const log = (event: string, fields: Record<string, unknown>) => events.push({ event, fields });
+      const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 600_000, log })(holder.components);
+      // A reply is 4 envelopes, of 64 KiB at worst: 2 fit in flight under 0.75 MiB, and a round
+      // ends once its bytes (1.4 KB an envelope) leave no room for one: about 370 envelopes.
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 600_000, envelopesPerRequest: 4, requestsInFlight: 4, maxBytesPerRound: 0.75 * 1024 * 1024, log })(late.components);
+      await serving.start();
+      await catching.start();
+      await catching.syncWith(holder.peerId);
+      await until('every envelope is stored', async () => (await empty.store.count()) === many.length, 60_000);
+      await until('the last round has ended', () => events.filter((e) => e.event === 'sync.round').length === catching.counters.rounds, 60_000);
+      await catching.stop();
+      await serving.stop();
+      const reached = events.filter((e) => e.event === 'sync.round_budget_reached');
+      assert.ok(reached.length >= 1 && reached.every((e) => e.fields.next === 'now'), JSON.stringify(events));
+      assert.equal(catching.counters.rounds, reached.length + 1);
+      assert.equal(catching.counters.envelopesAdded, many.length);
+      assert.deepEqual(events.filter((e) => !['sync.round', 'sync.round_budget_reached'].includes(e.event)), [], 'nothing failed or was dropped');
+    });
+  });
+
   describe('when a peer serves re-encoded bytes of an attestation (not its canonical form)', () => {
     it('takes it as misbehaviour: the peer is dropped and banned, nothing is stored', async () => {
       const canonical = envelopeBytes(keys[0]!, { image: 'core-variant' });
@@ -216,6 +273,31 @@ describe('Sync, driven over in-memory stream pairs', () => {
       const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
       assert.equal(dropped.length, 1, JSON.stringify(events));
       assert.match(String(dropped[0]!.fields.reason), /canonical form/);
+      assert.deepEqual(victim.hungUp.map(String), [hostile.peerId.toString()]);
+      assert.equal(await store.count(), 0);
+    });
+  });
+
+  describe('when a peer serves an invalid envelope while its other replies hang', () => {
+    it('drops and bans it once the envelope is verified, aborting the requests still in flight', { timeout: 30_000 }, async () => {
+      const valid = envelopeBytes(keys[0]!, { image: 'core-badsig' });
+      const envelope = parseEnvelope(valid, 'test');
+      const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
+      sig[0]! ^= 1;
+      const bytes = new Uint8Array(Buffer.from(JSON.stringify({ ...envelope, signatures: [{ ...envelope.signatures[0]!, sig: sig.toString('base64') }] })));
+      const [victim, hostile] = await stubPair();
+      await hostile.components.registrar.handle(protocol, (stream) => void invalidThenSilent(stream, bytes));
+      const { store, index } = await openStore();
+      stores.push(store);
+      const events: Logged[] = [];
+      // The hanging replies would hold the round for timeoutMs (10 min): the drop must not wait for them.
+      const sync = attestationSync({ networkId: 'test', policy, store, index, intervalMs: 600_000, timeoutMs: 600_000, envelopesPerRequest: 1, log: (event, fields) => events.push({ event, fields }) })(victim.components);
+      await sync.start();
+      await sync.syncWith(hostile.peerId);
+      await sync.stop();
+      const dropped = events.filter((e) => e.event === 'sync.peer_dropped');
+      assert.deepEqual(dropped.map((e) => e.fields.bound), ['envelope'], JSON.stringify(events));
+      assert.match(String(dropped[0]!.fields.reason), /BAD_SIGNATURE|signature/);
       assert.deepEqual(victim.hungUp.map(String), [hostile.peerId.toString()]);
       assert.equal(await store.count(), 0);
     });
