@@ -34,7 +34,7 @@ export function fromHex(text: string, what: string, bytes?: number): Uint8Array 
 }
 
 /**
- * Decodes standard or URL-safe base64 (DESIGN allows both), padded or not. Node's decoder skips
+ * Decodes standard or URL-safe base64 (DSSE allows both), padded or not. Node's decoder skips
  * characters it does not know (and stops at a "=" inside), so ASCII text is refused unless the
  * decoder read all of it: n characters before the padding (n % 4 != 1, at most two "=") decode
  * to exactly floor(3n / 4) bytes, and every character skipped would make fewer. Text beyond

@@ -32,7 +32,7 @@ const resourceSchema = z.looseObject({
 export const statementSchema = z.looseObject({
   _type: z.literal(STATEMENT_TYPE),
   subject: z.array(z.object({
-    // One regex, then the prefix dropped: a quarter of the schema's CPU went to two pipes here.
+    // One regex, then the prefix dropped: the subject took a quarter of the schema's CPU, most of it in two pipes.
     name: z.string().regex(SUBJECT_NAME, `expected ${SUBJECT_PREFIX}<stage>-<name> with stage bootstrap, core, pallet or user`).transform((s) => s.slice(SUBJECT_PREFIX.length)),
     digest: z.looseObject({ sha256: sha256HexSchema }),
   })).length(1),
