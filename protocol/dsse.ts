@@ -58,7 +58,10 @@ export async function signEnvelope(payloadType: string, payload: Uint8Array, sig
  */
 export function canonicalBytes(payloadType: string, payload: Uint8Array, signatures: readonly Signature[]): Uint8Array {
   const sorted = signatures.length === 1 ? signatures : [...signatures].sort((a, b) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0));
-  const json = JSON.stringify({ payloadType, payload: toBase64(payload), signatures: sorted.map((s) => ({ keyid: s.keyid, sig: toBase64(s.sig) })) });
+  // What JSON.stringify of { payloadType, payload, signatures: [{ keyid, sig }] } gives, written
+  // out: base64 needs no escaping, the strings from outside are escaped by JSON.stringify.
+  const signed = sorted.map((s) => `{"keyid":${JSON.stringify(s.keyid)},"sig":"${toBase64(s.sig)}"}`).join(',');
+  const json = `{"payloadType":${JSON.stringify(payloadType)},"payload":"${toBase64(payload)}","signatures":[${signed}]}`;
   const bytes = Buffer.from(json, 'utf8');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

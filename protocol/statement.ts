@@ -15,7 +15,10 @@ export const BUILD_TYPE = 'https://stagex-node.dev/reproduction/v1';
 export const SUBJECT_PREFIX = 'stagex/';
 
 export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (sha256)');
-export const imageNameSchema = z.string().regex(/^(bootstrap|core|pallet|user)-[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected <stage>-<name> with stage bootstrap, core, pallet or user');
+const IMAGE_NAME = '(bootstrap|core|pallet|user)-[A-Za-z0-9][A-Za-z0-9._+-]*';
+export const imageNameSchema = z.string().regex(new RegExp(`^${IMAGE_NAME}$`), 'expected <stage>-<name> with stage bootstrap, core, pallet or user');
+/** A subject's name: the image name behind SUBJECT_PREFIX. */
+const SUBJECT_NAME = new RegExp(`^${SUBJECT_PREFIX}${IMAGE_NAME}$`);
 export const platformSchema = z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/arch[/variant], e.g. linux/amd64');
 const timeSchema = z.iso.datetime({ offset: true });
 
@@ -29,7 +32,8 @@ const resourceSchema = z.looseObject({
 export const statementSchema = z.looseObject({
   _type: z.literal(STATEMENT_TYPE),
   subject: z.array(z.object({
-    name: z.string().startsWith(SUBJECT_PREFIX).pipe(z.string().transform((s) => s.slice(SUBJECT_PREFIX.length)).pipe(imageNameSchema)),
+    // One regex, then the prefix dropped: the subject took a quarter of the schema's CPU, most of it in two pipes.
+    name: z.string().regex(SUBJECT_NAME, `expected ${SUBJECT_PREFIX}<stage>-<name> with stage bootstrap, core, pallet or user`).transform((s) => s.slice(SUBJECT_PREFIX.length)),
     digest: z.looseObject({ sha256: sha256HexSchema }),
   })).length(1),
   predicateType: z.literal(PROVENANCE_TYPE),
