@@ -20,6 +20,7 @@ import { DaemonError } from '../errors.ts';
 import { Bans } from './bans.ts';
 import { attestationGossip, attestationTopic, type AttestationGossip, type GossipInit } from './gossip.ts';
 import { attestationSync, type AttestationSync, type SyncInit } from './sync.ts';
+import { contiguousNoiseCrypto } from './noise-crypto.ts';
 
 /** The node's services; gossip and sync are there when their Inits were given. */
 export interface PeerServices extends Record<string, unknown> {
@@ -121,7 +122,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     privateKey: init.privateKey,
     addresses: { listen: listen.map((a) => a.toString()) },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: contiguousNoiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: gate(bans, log),
     services: {
