@@ -10,7 +10,7 @@ import type { Log } from '../log.ts';
 import { createHash } from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
+import { noise, type ICryptoInterface } from '@chainsafe/libp2p-noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
 import { gossipsub, StrictNoSign, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub';
@@ -42,6 +42,8 @@ export interface PeerInit {
   sync?: Omit<SyncInit, 'bans'>;
   /** Peers cut off for misbehaviour: neither dialled (bootstrap re-dials included) nor accepted while banned; gossip and sync ban into it. Default: the node's own. */
   bans?: Bans;
+  /** Noise's cipher. Default: contiguousNoiseCrypto (bench/gossip-frames.ts gives noise's own, to compare). */
+  noiseCrypto?: ICryptoInterface;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
   redialIntervalMs?: number;
   log?: Log;
@@ -122,7 +124,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     privateKey: init.privateKey,
     addresses: { listen: listen.map((a) => a.toString()) },
     transports: [tcp()],
-    connectionEncrypters: [noise({ crypto: contiguousNoiseCrypto })],
+    connectionEncrypters: [noise({ crypto: init.noiseCrypto ?? contiguousNoiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: gate(bans, log),
     services: {
