@@ -1,5 +1,6 @@
 /**
- * The libp2p node (DESIGN section 6): TCP, noise, yamux, identify, gossipsub with unsigned
+ * The libp2p node (DESIGN section 6): TCP, noise (each frame's ciphertext in one buffer, so
+ * one write system call: noise-crypto.ts), yamux, identify, gossipsub with unsigned
  * frames (the envelopes inside are signed; a second signature per hop only costs CPU) and
  * message id = sha256 of the data, and our two services, attestation gossip and sync, given
  * their Inits. One ban list for the node: the connection gater, gossip and sync share it.
