@@ -1,15 +1,15 @@
 /**
- * What one gossip message costs the libp2p stack, on a figure load does not change (issue 11):
+ * What one gossip message costs the libp2p stack, on figures load does not change (issue 11):
  * three nodes in a line on loopback TCP (a publishes, b forwards, c receives), this process
  * running all three, messages sent one at a time (the next once c has the last), so every
- * message takes the same path: a -> b, b's IDONTWANT and forward to c, a yamux window update
- * back from b and from c. Per message: write and read system calls of the process
- * (/proc/self/io), CPU time (process.cpuUsage) and noise frames. Two stacks, alternated within
- * the run (each first in every other round): noise's default cipher (the anchor: it seals a frame of 1,200 bytes or more into a
- * list of buffers, each written with its own system call) and the node's
- * (daemon/net/noise-crypto.ts: one buffer). The node's gossipsub options and the real
- * 1,348-byte envelopes; no validator (the transport alone).
- * Run: node bench/gossip-frames.ts [messages=1000] [rounds=5] [--force] (about a minute)
+ * message takes the same six frames: a -> b the message, b -> c its IDONTWANT and the message,
+ * and a yamux window update for each of those three (strace: 28-byte writes). Per message:
+ * write and read system calls of the process (/proc/self/io) and CPU time (process.cpuUsage).
+ * Two stacks, alternated within the run (each first in every other round): noise's default
+ * cipher (the anchor: it seals a frame of 1,200 bytes or more into a list of buffers, each
+ * written with its own system call) and the node's (daemon/net/noise-crypto.ts: one buffer).
+ * The node's gossipsub options and real 1,348-byte envelopes; no validator (the stack alone).
+ * Run: node bench/gossip-frames.ts [messages=1000] [rounds=5] [--force] (under a minute)
  */
 import { readFileSync } from 'node:fs';
 import { generateKeyPair } from '@libp2p/crypto/keys';
