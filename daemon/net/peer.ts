@@ -1,5 +1,6 @@
 /**
- * The libp2p node (DESIGN section 6): TCP, noise, yamux, identify, gossipsub with unsigned
+ * The libp2p node (DESIGN section 6): TCP, noise (each frame's ciphertext in one buffer, so
+ * one write system call: noise-crypto.ts), yamux, identify, gossipsub with unsigned
  * frames (the envelopes inside are signed; a second signature per hop only costs CPU) and
  * message id = sha256 of the data, and our two services, attestation gossip and sync, given
  * their Inits. One ban list for the node: the connection gater, gossip and sync share it.
@@ -10,7 +11,7 @@ import type { Log } from '../log.ts';
 import { createHash } from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
+import { noise, type ICryptoInterface } from '@chainsafe/libp2p-noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
 import { gossipsub, StrictNoSign, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub';
@@ -20,6 +21,7 @@ import { DaemonError } from '../errors.ts';
 import { Bans } from './bans.ts';
 import { attestationGossip, attestationTopic, type AttestationGossip, type GossipInit } from './gossip.ts';
 import { attestationSync, type AttestationSync, type SyncInit } from './sync.ts';
+import { contiguousNoiseCrypto } from './noise-crypto.ts';
 
 /** The node's services; gossip and sync are there when their Inits were given. */
 export interface PeerServices extends Record<string, unknown> {
@@ -41,6 +43,8 @@ export interface PeerInit {
   sync?: Omit<SyncInit, 'bans'>;
   /** Peers cut off for misbehaviour: neither dialled (bootstrap re-dials included) nor accepted while banned; gossip and sync ban into it. Default: the node's own. */
   bans?: Bans;
+  /** Noise's cipher. Default: contiguousNoiseCrypto (bench/gossip-frames.ts gives noise's own, to compare). */
+  noiseCrypto?: ICryptoInterface;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
   redialIntervalMs?: number;
   log?: Log;
@@ -121,7 +125,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     privateKey: init.privateKey,
     addresses: { listen: listen.map((a) => a.toString()) },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: init.noiseCrypto ?? contiguousNoiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: gate(bans, log),
     services: {
