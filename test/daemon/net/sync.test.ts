@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { lpStream } from '@libp2p/utils';
 import type { Stream } from '@libp2p/interface';
 import { AttestationStore } from '../../../store/store.ts';
-import { readAttestation } from '../../../protocol/attestation.ts';
+import { readAttestation, type Attestation } from '../../../protocol/attestation.ts';
 import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES } from '../../../protocol/sync.ts';
 import { HashIndex } from '../../../daemon/net/hash-index.ts';
 import { Bans } from '../../../daemon/net/bans.ts';
@@ -124,6 +124,16 @@ describe('Sync, driven over in-memory stream pairs', () => {
     for (const store of stores) await store.close();
   });
 
+  /** Two connected stub peers: the holder with a store of `envelopes`, the late one with an empty store. */
+  async function holderAndLate(envelopes: readonly Attestation[] = []) {
+    const [holder, late] = await stubPair();
+    const full = await openStore();
+    const empty = await openStore();
+    stores.push(full.store, empty.store);
+    if (envelopes.length > 0) await full.store.putMany(envelopes);
+    return { holder, late, full, empty };
+  }
+
   describe('when a peer answers a hash list request with endless id frames', () => {
     it('cuts it off at maxIdsPerReply with memory flat, logs the bound, disconnects and bans it', async () => {
       const { victim, hostile, sync, events, grown } = await againstEndlessIds(stores);
@@ -152,10 +162,7 @@ describe('Sync, driven over in-memory stream pairs', () => {
 
   describe('when the peer has banned us while we are still connected', () => {
     it('answers with an error frame: a failed round to retry later, not misbehaviour', async () => {
-      const [holder, late] = await stubPair();
-      const full = await openStore();
-      const empty = await openStore();
-      stores.push(full.store, empty.store);
+      const { holder, late, full, empty } = await holderAndLate();
       const bans = new Bans();
       bans.ban(late.peerId, 60_000);
       const events: Logged[] = [];
@@ -177,11 +184,7 @@ describe('Sync, driven over in-memory stream pairs', () => {
       const sources = Array.from({ length: 23 }, (_, i) => ({ uri: `https://example.org/${'a'.repeat(1900)}/${i}.tar`, sha256: hex64(`source ${i}`) }));
       const many = Array.from({ length: 1000 }, (_, i) => readAttestation(envelopeBytes(keys[i % 2]!, { image: `core-p${i}`, sources }), policy, 'test'));
       assert.ok(many.every((a) => a.bytes.length > 63_000 && a.bytes.length <= 64 * 1024));
-      const [holder, late] = await stubPair();
-      const full = await openStore();
-      const empty = await openStore();
-      stores.push(full.store, empty.store);
-      await full.store.putMany(many);
+      const { holder, late, full, empty } = await holderAndLate(many);
       const events: Logged[] = [];
       const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(holder.components);
       const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 60_000, log: (event, fields) => events.push({ event, fields }) })(late.components);
@@ -200,11 +203,7 @@ describe('Sync, driven over in-memory stream pairs', () => {
   describe('when the serving node\'s hash index is still loading', () => {
     it('refuses with "not ready" (the asker retries, no one is dropped), then serves once it has loaded', async () => {
       const many = Array.from({ length: 20 }, (_, i) => readAttestation(envelopeBytes(keys[0]!, { image: `core-p${i}` }), policy, 'test'));
-      const [holder, late] = await stubPair();
-      const full = await openStore();
-      const empty = await openStore();
-      stores.push(full.store, empty.store);
-      await full.store.putMany(many);
+      const { holder, late, full, empty } = await holderAndLate(many);
       const gated = gatedIndexStore(many);
       const index = HashIndex.open(gated.store);
       const events: Logged[] = [];
@@ -231,11 +230,7 @@ describe('Sync, driven over in-memory stream pairs', () => {
   describe('when the peer holds more than one round may fetch', () => {
     it('stops each round at its budget with several requests in flight, and starts the next at once, not at the interval', async () => {
       const many = Array.from({ length: 600 }, (_, i) => readAttestation(envelopeBytes(keys[i % 2]!, { image: `core-r${i}` }), policy, 'test'));
-      const [holder, late] = await stubPair();
-      const full = await openStore();
-      const empty = await openStore();
-      stores.push(full.store, empty.store);
-      await full.store.putMany(many);
+      const { holder, late, full, empty } = await holderAndLate(many);
       const events: Logged[] = [];
       const log = (event: string, fields: Record<string, unknown>) => events.push({ event, fields });
       const serving = attestationSync({ networkId: 'test', policy, store: full.store, index: await HashIndex.load(full.store), intervalMs: 600_000, log })(holder.components);
