@@ -104,7 +104,11 @@ export async function ingestBatches(batches: Iterable<Uint8Array[]> | AsyncItera
     await ahead;
   };
   for await (const batch of batches) {
-    verifying.push(verify(batch, where));
+    const checked = verify(batch, where);
+    // Awaited by storeNext; handled now so a batch still being verified when the loop ends early
+    // (the batches' source throws, a write fails) is not an "unhandled" rejection later.
+    checked.catch(() => undefined);
+    verifying.push(checked);
     if (verifying.length >= inFlight) await storeNext();
   }
   while (verifying.length > 0) await storeNext();

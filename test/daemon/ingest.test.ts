@@ -70,4 +70,28 @@ describe('ingestBatches', () => {
     await store.close();
     await assert.rejects(ingestBatches(batches, store, inlineVerifier(policy), 'test'), /closed|not open/i);
   });
+
+  it('rejects with the source\'s error when the batches stop early, leaving no verification unhandled', async () => {
+    const store = await AttestationStore.open(join(tempDir('stagex-ingest'), 'db'));
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    let failVerify!: (error: Error) => void;
+    const verifying = new Promise<never>((_, reject) => { failVerify = reject; });
+    async function* misbehaving() {
+      yield batches[0]!;
+      throw new Error('peer misbehaved');
+    }
+    try {
+      await assert.rejects(ingestBatches(misbehaving(), store, () => verifying, 'test'), /peer misbehaved/);
+      failVerify(new Error('verification failed after the round ended'));
+      // Node reports unhandled rejections once the microtasks of this turn have run, before the next turn's callbacks.
+      await new Promise(setImmediate);
+      assert.deepEqual(unhandled, []);
+      assert.equal(await store.count(), 0);
+    } finally {
+      process.off('unhandledRejection', record);
+      await store.close();
+    }
+  });
 });
