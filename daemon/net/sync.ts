@@ -26,6 +26,7 @@ import { ingestBatches } from '../ingest.ts';
 import { inlineVerifier, type BatchVerifier, type Checked } from '../verify-pool.ts';
 import { Bans } from './bans.ts';
 import { idHex, idOf, type HashIndex } from './hash-index.ts';
+import { RefusedIds } from './refused-ids.ts';
 import { Misbehaviour, RoundBudget } from './sync-budget.ts';
 
 /** 2.0.0: frames are protobuf SyncFrames (protocol/sync.proto); 1.0.0 had a type byte and raw bodies. */
@@ -100,6 +101,11 @@ export interface SyncInit {
   maxInboundStreams?: number;
   /** Sync streams we may have open towards a peer at once, per connection (a round uses up to requestsInFlight). Default 8. */
   maxOutboundStreams?: number;
+  /**
+   * Ids of fetched envelopes signed by no trusted key remembered, so that no round fetches them
+   * again until the policy changes (daemon/net/refused-ids.ts); ~80 bytes each. Default 65,536.
+   */
+  maxRefusedIds?: number;
   /** Default: nothing logged. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -207,6 +213,8 @@ export class AttestationSync implements Startable {
   readonly #unsupported = new Set<string>();
   readonly #components: SyncComponents;
   #policy: TrustPolicy;
+  /** Envelopes refused under #policy as signed by no trusted key: not fetched again. */
+  #refused: RefusedIds;
   #timer?: NodeJS.Timeout;
   #stopped = false;
   readonly #onIdentify = (event: CustomEvent<IdentifyResult>) => {
@@ -228,6 +236,7 @@ export class AttestationSync implements Startable {
     this.#components = components;
     this.#init = init;
     this.#policy = init.policy;
+    this.#refused = new RefusedIds(init.maxRefusedIds ?? 65_536);
     this.#bans = init.bans ?? new Bans();
     this.protocol = syncProtocol(init.networkId);
   }
@@ -266,6 +275,7 @@ export class AttestationSync implements Startable {
    */
   async setPolicy(policy: TrustPolicy): Promise<void> {
     this.#policy = policy;
+    this.#refused = new RefusedIds(this.#init.maxRefusedIds ?? 65_536);
     await Promise.all(this.#peers().map(async (peer) => {
       await this.#running.get(peer.toString());
       if (!this.#stopped) await this.syncWith(peer);
@@ -339,17 +349,20 @@ export class AttestationSync implements Startable {
     const invalid: Refusal[] = [];
     // The first invalid envelope verified aborts every request of the round: the peer is dropped now.
     const halt = new AbortController();
-    const verify = screened((lacking > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy), invalid, () => halt.abort());
-    const progress = { missing: 0, complete: true };
-    const counts = await ingestBatches(this.#wanted(peer, groups, maxIds, budget, progress, invalid, halt.signal), this.#init.store, verify, `sync from ${peer}`, VERIFYING).catch((error: unknown) => {
+    // This round's policy's list: a reload meanwhile starts a new one, which this round does not fill.
+    const refused = this.#refused;
+    const verify = screened((lacking > POOL_MIN && this.#init.verify) || inlineVerifier(this.#policy), invalid, () => halt.abort(), refused);
+    const progress = { missing: 0, refusedBefore: 0, complete: true };
+    const counts = await ingestBatches(this.#wanted(peer, groups, maxIds, budget, progress, invalid, halt.signal, refused), this.#init.store, verify, `sync from ${peer}`, VERIFYING).catch((error: unknown) => {
       throw invalid.length > 0 ? invalidEnvelopes(invalid) : error;
     });
     this.counters.envelopesAdded += counts.added;
     if (invalid.length > 0) throw invalidEnvelopes(invalid);
     const unknown = counts.refused.length;
-    const more = !progress.complete && unknown === 0 && counts.capped === 0 && counts.added > 0;
+    // Envelopes of keys we do not trust are not fetched again (#refused): only capped ones would come back.
+    const more = !progress.complete && counts.capped === 0 && counts.added > 0;
     if (!progress.complete) this.#log('sync.round_budget_reached', { peer: peer.toString(), bytes: budget.bytes, frames: budget.frames, next: more ? 'now' : 'at the interval' });
-    if (progress.missing > 0) this.#log('sync.round', { peer: peer.toString(), missing: progress.missing, added: counts.added, capped: counts.capped, unknownSigner: unknown, bytes: budget.bytes, frames: budget.frames });
+    if (progress.missing > 0) this.#log('sync.round', { peer: peer.toString(), missing: progress.missing, added: counts.added, capped: counts.capped, unknownSigner: unknown, refusedBefore: progress.refusedBefore, bytes: budget.bytes, frames: budget.frames });
     return { more };
   }
 
@@ -358,10 +371,10 @@ export class AttestationSync implements Startable {
    * while this group's envelopes come in. Stops with `complete` false at the round's budget,
    * and with misbehaviour as soon as an envelope verified so far is invalid.
    */
-  async *#wanted(peer: PeerId, groups: number[][], maxIds: number, budget: RoundBudget, progress: { missing: number; complete: boolean }, invalid: Refusal[], halt: AbortSignal): AsyncGenerator<Uint8Array[]> {
+  async *#wanted(peer: PeerId, groups: number[][], maxIds: number, budget: RoundBudget, progress: { missing: number; refusedBefore: number; complete: boolean }, invalid: Refusal[], halt: AbortSignal, refused: RefusedIds): AsyncGenerator<Uint8Array[]> {
     const list = (g: number) => {
       if (g >= groups.length) return undefined;
-      const ids = this.#missing(peer, groups[g]!, maxIds, budget, cancel);
+      const ids = this.#missing(peer, groups[g]!, maxIds, budget, refused, progress, cancel);
       ids.catch(() => undefined);
       return ids;
     };
@@ -392,8 +405,11 @@ export class AttestationSync implements Startable {
     }
   }
 
-  /** The ids the peer has in `buckets` that we lack, read frame by frame and held to `maxIds`. */
-  async #missing(peer: PeerId, buckets: number[], maxIds: number, budget: RoundBudget, cancel?: AbortSignal): Promise<Uint8Array[]> {
+  /**
+   * The ids the peer has in `buckets` that we lack and have not refused, read frame by frame and
+   * held to `maxIds`; `progress.refusedBefore` counts those skipped as refused.
+   */
+  async #missing(peer: PeerId, buckets: number[], maxIds: number, budget: RoundBudget, refused: RefusedIds, progress: { refusedBefore: number }, cancel?: AbortSignal): Promise<Uint8Array[]> {
     const asked = new Set(buckets);
     const missing: Uint8Array[] = [];
     let ids = 0;
@@ -402,7 +418,10 @@ export class AttestationSync implements Startable {
       if (ids > maxIds) throw new Misbehaviour('idsPerReply', `sync hashes: expected at most ${maxIds} ids in a reply, got ${ids}`);
       for (const id of frame.ids) {
         if (!asked.has(id[0]!)) throw new Misbehaviour('reply', `sync hashes: expected ids of buckets ${buckets.join(',')}, got one of bucket ${id[0]}`);
-        if (!this.#init.index.lookup(idHex(id))) missing.push(id.slice());
+        const hex = idHex(id);
+        if (this.#init.index.lookup(hex)) continue;
+        if (refused.has(hex)) progress.refusedBefore += 1;
+        else missing.push(id.slice());
       }
     }
     return missing;
@@ -630,9 +649,10 @@ type Refusal = { code: string; error: string };
  * the sender's doing, refused as NOT_CANONICAL. The pipeline's one parse tells already: an
  * envelope whose canonical form under our keys is the bytes received is canonical. Only the
  * others, envelopes with signatures by keys we do not know (dropped from our canonical form) or
- * by no key we know, are checked by structure (isCanonicalForm, a second parse).
+ * by no key we know, are checked by structure (isCanonicalForm, a second parse). A canonical
+ * envelope of no key we trust goes into `refused`, so later rounds do not fetch it again.
  */
-function screened(verify: BatchVerifier, invalid: Refusal[], onInvalid: () => void): BatchVerifier {
+function screened(verify: BatchVerifier, invalid: Refusal[], onInvalid: () => void, refused: RefusedIds): BatchVerifier {
   return async (batch, where) => (await verify(batch, where)).map((checked, i) => {
     const received = batch[i]!;
     const verified = 'votes' in checked;
@@ -640,7 +660,10 @@ function screened(verify: BatchVerifier, invalid: Refusal[], onInvalid: () => vo
     if (verified ? !Buffer.from(checked.bytes.buffer, checked.bytes.byteOffset, checked.bytes.length).equals(received) : checked.code === 'UNKNOWN_SIGNER') {
       if (!isCanonicalForm(received)) result = { code: 'NOT_CANONICAL', error: `${where}: expected envelopes in canonical form (DESIGN section 4), got re-encoded bytes` };
     }
-    if (!('votes' in result) && result.code !== 'UNKNOWN_SIGNER') {
+    if ('votes' in result) return result;
+    if (result.code === 'UNKNOWN_SIGNER') {
+      refused.add(idOf(envelopeHash(received)));
+    } else {
       invalid.push(result);
       onInvalid();
     }

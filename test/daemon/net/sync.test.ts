@@ -9,7 +9,7 @@ import { BucketSummary, decodeFrame, encodeFrame, FrameType, MAX_FRAME_BYTES } f
 import { HashIndex } from '../../../daemon/net/hash-index.ts';
 import { Bans } from '../../../daemon/net/bans.ts';
 import { attestationSync, syncProtocol, type SyncInit } from '../../../daemon/net/sync.ts';
-import { envelopeBytes, hex64, policyOf, signers } from '../../helpers/fixtures.ts';
+import { envelopeBytes, hex64, policyOf, signer, signers } from '../../helpers/fixtures.ts';
 import { variant } from '../../helpers/hostile-envelopes.ts';
 import { parseEnvelope } from '../../../protocol/dsse.ts';
 import { createHash } from 'node:crypto';
@@ -249,6 +249,35 @@ describe('Sync, driven over in-memory stream pairs', () => {
       assert.equal(catching.counters.rounds, reached.length + 1);
       assert.equal(catching.counters.envelopesAdded, many.length);
       assert.deepEqual(events.filter((e) => !['sync.round', 'sync.round_budget_reached'].includes(e.event)), [], 'nothing failed or was dropped');
+    });
+  });
+
+  describe('when the peer holds envelopes of a key this node does not trust', () => {
+    it('fetches them once, not again each round, and again once a reload trusts the key', async () => {
+      const stranger = signer(7);
+      const wider = policyOf(1, [...keys, stranger]);
+      const trusted = Array.from({ length: 5 }, (_, i) => readAttestation(envelopeBytes(keys[i % 2]!, { image: `core-t${i}` }), wider, 'test'));
+      const strangers = Array.from({ length: 7 }, (_, i) => readAttestation(envelopeBytes(stranger, { image: `core-s${i}` }), wider, 'test'));
+      const { holder, late, full, empty } = await holderAndLate([...trusted, ...strangers]);
+      const rounds: Record<string, unknown>[] = [];
+      const serving = attestationSync({ networkId: 'test', policy: wider, store: full.store, index: await HashIndex.load(full.store), intervalMs: 600_000 })(holder.components);
+      const catching = attestationSync({ networkId: 'test', policy, store: empty.store, index: empty.index, intervalMs: 600_000, log: (event, fields) => void (event === 'sync.round' && rounds.push(fields)) })(late.components);
+      await serving.start();
+      await catching.start();
+      try {
+        await catching.syncWith(holder.peerId);
+        assert.deepEqual([rounds[0]?.added, rounds[0]?.unknownSigner], [5, 7]);
+        assert.equal(catching.counters.envelopesReceived, 12);
+        await catching.syncWith(holder.peerId);
+        assert.equal(catching.counters.rounds, 2);
+        assert.equal(catching.counters.envelopesReceived, 12, 'the second round asked for none of them');
+        await catching.setPolicy(wider);
+        assert.deepEqual([rounds.at(-1)?.added, rounds.at(-1)?.refusedBefore], [7, 0], 'the reload started a new list');
+        assert.equal(await empty.store.count(), 12);
+      } finally {
+        await catching.stop();
+        await serving.stop();
+      }
     });
   });
 
