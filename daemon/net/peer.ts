@@ -43,6 +43,8 @@ export interface PeerInit {
   sync?: Omit<SyncInit, 'bans'>;
   /** Peers cut off for misbehaviour: neither dialled (bootstrap re-dials included) nor accepted while banned; gossip and sync ban into it. Default: the node's own. */
   bans?: Bans;
+  /** Gossipsub options over the node's (GOSSIPSUB_OPTIONS, then scoring). Default: none (bench/gossip-frames.ts gives gossipsub's own, to compare). */
+  gossipsub?: Partial<GossipsubOpts>;
   /** Noise's cipher. Default: contiguousNoiseCrypto (bench/gossip-frames.ts gives noise's own, to compare). */
   noiseCrypto?: ICryptoInterface;
   /** How often unconnected bootstrap peers are re-dialled. Default 3 s. */
@@ -66,6 +68,17 @@ function parseAddrs(values: readonly string[], field: string): Multiaddr[] {
     }
   });
 }
+
+/**
+ * The node's gossipsub options, but scoring (which needs the topic): also the hostile test peer's
+ * (test/helpers/hostile-peer.ts), so it speaks exactly as a daemon does.
+ */
+export const GOSSIPSUB_OPTIONS = {
+  globalSignaturePolicy: StrictNoSign,
+  msgIdFn: (message) => new Uint8Array(createHash('sha256').update(message.data).digest()),
+  allowPublishToZeroTopicPeers: true,
+  ignoreDuplicatePublishError: true,
+} satisfies Partial<GossipsubOpts>;
 
 /**
  * Peer scoring on the attestation topic. Invalid messages cost a peer heavily (Reject is for
@@ -130,13 +143,7 @@ export async function startPeer(init: PeerInit): Promise<RunningPeer> {
     connectionGater: gate(bans, log),
     services: {
       identify: identify(),
-      pubsub: gossipsub({
-        globalSignaturePolicy: StrictNoSign,
-        msgIdFn: (message) => new Uint8Array(createHash('sha256').update(message.data).digest()),
-        allowPublishToZeroTopicPeers: true,
-        ignoreDuplicatePublishError: true,
-        ...(topic ? scoring(topic) : {}),
-      }),
+      pubsub: gossipsub({ ...GOSSIPSUB_OPTIONS, ...(topic ? scoring(topic) : {}), ...init.gossipsub }),
       ...(init.gossip ? { gossip: attestationGossip({ ...init.gossip, bans }) } : {}),
       ...(init.sync ? { sync: attestationSync({ ...init.sync, bans }) } : {}),
     },

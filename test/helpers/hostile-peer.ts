@@ -1,7 +1,8 @@
 /**
  * A hostile stagex-node peer, run as its own process (test/helpers/flooder.ts starts it): a
- * real libp2p node on the daemon's stack (tcp, noise, yamux, identify, gossipsub with unsigned
- * frames) that dials the honest daemons and, for `durationMs`, runs the attacks named:
+ * real libp2p node on the daemon's stack (tcp, noise, yamux, identify, gossipsub with the
+ * daemon's options, GOSSIPSUB_OPTIONS in daemon/net/peer.ts, unscored) that dials the honest
+ * daemons and, for `durationMs`, runs the attacks named:
  *   gossip (from the start, up to `rate` messages/s each, to every peer): variants, keyless, badsig,
  *     unknown, oversize, garbage (test/helpers/hostile-envelopes.ts);
  *   sync as a client (from `syncAfterMs`, per connected target, one attempt of each at a time):
@@ -17,13 +18,13 @@
  * started, connected, disconnected, dial_refused, sent (cumulative counts every 5 s), done.
  * Usage: node test/helpers/hostile-peer.ts '<FlooderOptions as JSON>'
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createLibp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
-import { gossipsub, StrictNoSign } from '@libp2p/gossipsub';
+import { gossipsub } from '@libp2p/gossipsub';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerId, Stream } from '@libp2p/interface';
@@ -31,6 +32,7 @@ import { envelopeSchema, envelopeHash } from '../../protocol/dsse.ts';
 import { BucketSummary, decodeFrame, encodeFrame, FrameType, ID_BYTES, MAX_FRAME_BYTES, MAX_REQUEST_HASHES } from '../../protocol/sync.ts';
 import { attestationTopic } from '../../daemon/net/gossip.ts';
 import { syncProtocol } from '../../daemon/net/sync.ts';
+import { GOSSIPSUB_OPTIONS } from '../../daemon/net/peer.ts';
 import { flooderOptionsSchema, GOSSIP_ATTACKS, type Attack } from './flooder-options.ts';
 import { forged, garbage, keyless, oversize, randomKeyid, variant } from './hostile-envelopes.ts';
 
@@ -51,12 +53,7 @@ const node = await createLibp2p({
   streamMuxers: [yamux()],
   services: {
     identify: identify(),
-    pubsub: gossipsub({
-      globalSignaturePolicy: StrictNoSign,
-      msgIdFn: (message) => new Uint8Array(createHash('sha256').update(message.data).digest()),
-      allowPublishToZeroTopicPeers: true,
-      ignoreDuplicatePublishError: true,
-    }),
+    pubsub: gossipsub(GOSSIPSUB_OPTIONS),
   },
 });
 const topic = attestationTopic(options.networkId);
