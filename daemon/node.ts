@@ -142,7 +142,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
   // this config; removed after the API closes (services stop in reverse).
   const token = await writeApiToken(config.dir);
   started('api token', () => token.remove());
-  const page = new PageServer({ token: token.token, activity, verdicts: () => pageVerdicts(store, context.policy), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
+  const page = new PageServer({ token: token.token, activity, verdicts: async (graph) => pageVerdicts(store, context.policy, graph, await board.notable()), graph: () => pageGraph(config.builder.tree), outputs: config.builder.outputs });
   const api = await startApi(config.api.listen, {
     // While the index loads, `envelopes` counts what it has read so far.
     health: () => ({ envelopes: index.size, peers: peer.node.getPeers().length, index: index.ready ? 'ready' : 'loading' }),

@@ -95,6 +95,12 @@ export class StatusBoard {
     };
   }
 
+  /** The verdicts of identities in conflict or with an equivocating key (the status page lists them all). */
+  async notable(): Promise<Verdict[]> {
+    await this.#ready;
+    return [...this.#notable.values()];
+  }
+
   #apply(changes: readonly TallyChange[]): void {
     if (this.#queued) {
       this.#queued.push([...changes]);

@@ -3,10 +3,10 @@
  * (who attested what, canonical and StageX digests) and the tree's build graph with each image's
  * input digests, so the page can colour an image by the verdict on the build the tree means now.
  */
-import type { Verdict } from '../../protocol/threshold.ts';
+import { identityKey } from '../../protocol/attestation.ts';
+import { decide, type Verdict } from '../../protocol/threshold.ts';
 import { keyName, type TrustPolicy } from '../../protocol/trust.ts';
 import { inputDigests } from '../../protocol/tree/input-digest.ts';
-import { verdictsFor } from '../../store/queries.ts';
 import type { AttestationStore } from '../../store/store.ts';
 import { loadTree } from '../tree.ts';
 
@@ -23,8 +23,18 @@ export interface PageVerdict {
   equivocating: { signer: string; digests: string[] }[];
 }
 
-export async function pageVerdicts(store: AttestationStore, policy: TrustPolicy): Promise<{ verdicts: PageVerdict[]; problems: number }> {
-  const { verdicts, problems } = await verdictsFor(store, policy);
+/**
+ * The verdicts the page lists: those of the builds the tree describes now (one point read per
+ * image and platform) and every identity in conflict or with an equivocating key (`notable`,
+ * kept by the status board). Never a scan of the store: the page asks again after every write,
+ * and a store may hold millions of envelopes (older builds are for `stagex-node query`).
+ */
+export async function pageVerdicts(store: AttestationStore, policy: TrustPolicy, graph: PageGraph, notable: readonly Verdict[]): Promise<{ verdicts: PageVerdict[]; problems: number }> {
+  const identities = graph.nodes.flatMap((n) => Object.entries(n.inputs).map(([platform, inputDigest]) => identityKey({ image: n.image, platform, inputDigest })));
+  const { votes, problems } = await store.votesForIdentities(identities);
+  const verdicts = decide(votes, policy);
+  const listed = new Set(verdicts.map((v) => identityKey(v.identity)));
+  for (const v of notable) if (!listed.has(identityKey(v.identity))) verdicts.push(v);
   const names = (keyids: readonly string[]) => keyids.map((k) => keyName(policy, k)).sort();
   return {
     problems: problems.length,

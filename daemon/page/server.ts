@@ -6,7 +6,7 @@
  *
  *   GET /login?expires=&nonce=&mac=   one-time login URL (`stagex-node open`) -> session cookie, 303 to /
  *   GET /  (/status.html)             the page: one HTML document, no external assets
- *   GET /page/verdicts                verdicts with signer names (data.ts)
+ *   GET /page/verdicts                verdicts of the tree's builds and conflicts, with signer names (data.ts)
  *   GET /page/graph                   the tree's build graph (data.ts)
  *   GET /page/activity                this run's builds and recent events (activity.ts)
  *   GET /page/events                  text/event-stream of events as they happen
@@ -18,6 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Activity, ActivityEvent } from './activity.ts';
 import { BuildLogRoute } from './build-log-route.ts';
+import type { PageGraph } from './data.ts';
 import { statusPage } from './page.ts';
 import { checkOrigin, LOGIN_PATH, Sessions, type Refusal } from './session.ts';
 
@@ -32,8 +33,9 @@ const HEARTBEAT_MS = 15_000;
 export interface PageInit {
   token: string;
   activity: Activity;
-  verdicts(): Promise<unknown>;
-  graph(): Promise<unknown>;
+  /** The verdicts to list, given the tree's graph (what the page colours). */
+  verdicts(graph: PageGraph): Promise<unknown>;
+  graph(): Promise<PageGraph>;
   /** builder.outputs: where build logs are (builder/outputs.ts). */
   outputs: string;
   now?: () => number;
@@ -45,7 +47,7 @@ export class PageServer {
   readonly #streams = new Set<ServerResponse>();
   #sessions: Sessions | undefined;
   #port: number | undefined;
-  #graph: Promise<unknown> | undefined;
+  #graph: Promise<PageGraph> | undefined;
   readonly #logs: BuildLogRoute;
 
   constructor(init: PageInit) {
@@ -109,7 +111,7 @@ export class PageServer {
         response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': page.csp, 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }).end(page.html);
         return true;
       }
-      case '/page/verdicts': await json(this.#init.verdicts()); return true;
+      case '/page/verdicts': await json((this.#graph ??= this.#init.graph()).then((graph) => this.#init.verdicts(graph))); return true;
       case '/page/graph': await json(this.#graph ??= this.#init.graph()); return true;
       case '/page/activity': await json(Promise.resolve({ now: this.#now(), builds: this.#init.activity.builds(), recent: this.#init.activity.recent() })); return true;
       case '/page/events': this.#stream(request, response); return true;

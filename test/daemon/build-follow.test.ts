@@ -33,7 +33,7 @@ describe('build --follow', () => {
 
   before(async () => {
     token = await writeApiToken(dir);
-    const page = new PageServer({ token: token.token, activity, verdicts: async () => ({}), graph: async () => ({}), outputs });
+    const page = new PageServer({ token: token.token, activity, verdicts: async () => ({}), graph: async () => ({ tree: '', nodes: [], errors: [] }), outputs });
     const handlers = { health: () => ({ envelopes: 0, peers: 0 }) } as unknown as ApiHandlers;
     api = await startApi('127.0.0.1:0', handlers, token.token, page);
     context = { config: { api: { listen: api.address }, dir } } as unknown as NodeContext;

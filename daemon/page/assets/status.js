@@ -115,7 +115,7 @@ function graphStatus(node, byImage) {
 function graphNodes() {
   const g = state.graph;
   if (g && g.nodes.length > 0) return g.nodes;
-  // No readable tree: the attested images alone, without edges.
+  // No readable tree: the images listed (conflicts only then), without edges.
   return [...new Set(state.verdicts.map((v) => v.image))].map((image) => ({ image, stage: image.split('-')[0], dependencies: [], inputs: {} }));
 }
 function drawGraph() {
@@ -226,8 +226,11 @@ function renderVerdicts() {
       digests, stagex, signers, el('td', {}, digestCell(v.inputDigest))));
   }
   body.replaceChildren(...rows);
-  if (rows.length === 0) body.append(el('tr', {}, el('td', { class: 'empty', colspan: '7' }, state.verdicts.length === 0 ? 'Nothing attested yet.' : 'No verdict matches the filter.')));
-  $('verdicts-count').textContent = `${state.verdicts.length} build identities${filter ? ` · ${rows.length} shown` : ''}`;
+  // The daemon lists the builds the tree describes now and every conflict; /status counts them all.
+  const total = state.status?.store?.identities ?? state.verdicts.length;
+  const empty = state.verdicts.length > 0 ? 'No verdict matches the filter.' : total > 0 ? 'Nothing attested for the tree\'s builds yet.' : 'Nothing attested yet.';
+  if (rows.length === 0) body.append(el('tr', {}, el('td', { class: 'empty', colspan: '7' }, empty)));
+  $('verdicts-count').textContent = `${state.verdicts.length} listed (the tree's builds and any conflict) of ${total} build identities${filter ? ` · ${rows.length} shown` : ''}`;
 }
 
 // ---- peers, equivocation, events ----
