@@ -4,13 +4,16 @@
  * fill-store.ts), then A starts and its resident set (VmRSS, with its anonymous and file-backed
  * parts, /proc/<pid>/status) is printed beside the target: at its first answer, once its hash
  * index has loaded, idle, after `/status`, after a query, at its peak while an empty daemon B
- * syncs from it, and after that sync once A has released its mapped tables. Anchor: the same
+ * syncs from it, and after that sync once A has released its mapped tables and V8's pooled pages
+ * (daemon/table-cache.ts, daemon/heap-release.ts: the collection's pause and RSS before and after
+ * are printed from A's log). Anchor: the same
  * daemon with an empty store, whose RSS each row is also compared with.
  * Run: node bench/memory.ts [N] [dir] [--sync-seconds S] [--force]
  *   dir keeps the filled store for the next run (B's store is emptied at each run);
  *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N).
  * The daemons run with their memory settings (daemon/runtime-tuning.ts); to compare without
- * them, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default): a daemon then keeps its own.
+ * them, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default): a daemon then keeps its own
+ * (and without the last-resort collections: NODE_OPTIONS=--no-expose-gc).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -101,6 +104,7 @@ const firstAnswer = await start(a!);
 row('A: at its first answer', await rssOf(a!));
 const ready = await logged(a!, 'index.ready', 300_000);
 row('A: index loaded', await rssOf(a!));
+const startUp = await logged(a!, 'store.tables_released', 120_000, 'start-up scans done');
 await pause(10_000);
 row('A: idle 10 s later', await rssOf(a!));
 const s0 = performance.now();
@@ -134,8 +138,10 @@ const [servedCpu, receivedCpu] = [(await cpuOf(a!)) - cpuBefore, await cpuOf(b!)
 row('A: peak while B syncs from it', peak);
 row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : 'B: after syncing everything', await rssOf(b!), '-');
 await stopMember(b!);
-await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
+const released = await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
 row('A: after the sync, tables released', await rssOf(a!));
+const collected = (r: Record<string, unknown>) => r.gc === 'last-resort' ? `RSS ${r.rssMb} -> ${r.rssAfterGcMb} MB, paused ${r.gcMs} ms` : `none (${r.gc ?? 'not in this version'}, RSS ${r.rssMb ?? '?'} MB)`;
+console.log(`  A's last-resort GC after the start-up scans: ${collected(startUp)}; after the sync: ${collected(released)}${mark}`);
 console.log(`first answer ${(firstAnswer / 1000).toFixed(2)} s after start (target < 2 s; empty store: ${(emptyStart / 1000).toFixed(2)} s); hash index loaded in ${(Number(ready.ms) / 1000).toFixed(2)} s${mark}`);
 console.log(`/status answered in ${statusMs.toFixed(0)} ms (${st.store.envelopes} envelopes, ${st.store.identities} identities); B got ${got} envelopes in ${syncS.toFixed(1)} s (${(got / syncS).toFixed(0)}/s)${mark}`);
 console.log(`CPU per 1000 envelopes synced: A (serving) ${(servedCpu * 1e6 / Math.max(1, got)).toFixed(0)} ms, B (receiving, from its start) ${(receivedCpu * 1e6 / Math.max(1, got)).toFixed(0)} ms`);

@@ -49,8 +49,8 @@ for (const seed of seeds) {
   const signers: SeedSigner[] = await Promise.all(members.map(async (m) => createSeedSigner(decodePrivateKeyPem(await readKeyFile(join(m.dir, 'signing-key.pem')), m.name))));
   members.forEach((m, i) => {
     const options = process.env.NODE_OPTIONS;
-    // With its semi-space size given, the daemon does not re-execute itself (daemon/runtime-tuning.ts): the profiled process is the one that runs.
-    if (i === 0 && profileDir) process.env.NODE_OPTIONS = `${options ?? ''} --cpu-prof --cpu-prof-dir=${profileDir} --max-semi-space-size=4`;
+    // With its settings given, the daemon does not re-execute itself (daemon/runtime-tuning.ts): the profiled process is the one that runs.
+    if (i === 0 && profileDir) process.env.NODE_OPTIONS = `${options ?? ''} --cpu-prof --cpu-prof-dir=${profileDir} --max-semi-space-size=4 --expose-gc`;
     startMember(m);
     if (options === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = options;
