@@ -52,6 +52,22 @@ const rssOf = async (m: Member): Promise<Rss> => {
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 };
 
+/**
+ * `m`'s anonymous resident memory by mapping kind, MB (/proc/<pid>/smaps): glibc's main malloc
+ * heap ([heap], where a served sync's freed C chunks stay) and the unnamed mappings (V8's heap
+ * pages, glibc's other arenas, mmapped chunks, thread stacks).
+ */
+const anonOf = async (m: Member): Promise<string> => {
+  const kb = { heap: 0, unnamed: 0 };
+  let kind: keyof typeof kb | undefined;
+  for (const line of (await readFile(`/proc/${m.process!.pid}/smaps`, 'utf8')).split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) kind = mapping[1] === '[heap]' ? 'heap' : mapping[1] === '' ? 'unnamed' : undefined;
+    else if (kind && line.startsWith('Rss:')) kb[kind] += Number(line.split(/\s+/)[1]);
+  }
+  return `[heap] ${(kb.heap / 1024).toFixed(0)} MB, unnamed anonymous ${(kb.unnamed / 1024).toFixed(0)} MB`;
+};
+
 /** CPU seconds (user + system) `m`'s process has used, from /proc/<pid>/stat: a figure the machine's load does not change. */
 const cpuOf = async (m: Member): Promise<number> => {
   const fields = (await readFile(`/proc/${m.process!.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
@@ -107,6 +123,7 @@ row('A: index loaded', await rssOf(a!));
 const startUp = await logged(a!, 'store.tables_released', 120_000, 'start-up scans done');
 await pause(10_000);
 row('A: idle 10 s later', await rssOf(a!));
+console.log(`  A's anonymous memory by mapping (smaps): ${await anonOf(a!)}`);
 const s0 = performance.now();
 const st = await status(a!);
 const statusMs = performance.now() - s0;
@@ -140,6 +157,7 @@ row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : 'B: after syncing ev
 await stopMember(b!);
 const released = await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
 row('A: after the sync, tables released', await rssOf(a!));
+console.log(`  A's anonymous memory by mapping (smaps): ${await anonOf(a!)}`);
 const collected = (r: Record<string, unknown>) => r.gc === 'last-resort' ? `RSS ${r.rssMb} -> ${r.rssAfterGcMb} MB, paused ${r.gcMs} ms` : `none (${r.gc ?? 'not in this version'}, RSS ${r.rssMb ?? '?'} MB)`;
 console.log(`  A's last-resort GC after the start-up scans: ${collected(startUp)}; after the sync: ${collected(released)}${mark}`);
 console.log(`first answer ${(firstAnswer / 1000).toFixed(2)} s after start (target < 2 s; empty store: ${(emptyStart / 1000).toFixed(2)} s); hash index loaded in ${(Number(ready.ms) / 1000).toFixed(2)} s${mark}`);
