@@ -13,8 +13,8 @@
  */
 import type { Log } from './log.ts';
 
-/** V8's gc() with the options used here. */
-export type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+/** V8's gc() with the options used here (without a flavor: a normal full collection). */
+export type Gc = (options: { type: 'major'; execution: 'sync'; flavor?: 'last-resort' }) => void;
 
 /** Growth of the resident set since the last collection (MB) that makes the next one worth its pause. */
 export const GROWTH_MB = 32;
