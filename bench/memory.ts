@@ -12,8 +12,9 @@
  *   dir keeps the filled store for the next run (B's store is emptied at each run);
  *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N).
  * The daemons run with their memory settings (daemon/runtime-tuning.ts); to compare without
- * them, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default): a daemon then keeps its own
- * (and without the last-resort collections: NODE_OPTIONS=--no-expose-gc).
+ * one, choose it: NODE_OPTIONS=--max-semi-space-size=16 (V8's default), --no-expose-gc (no
+ * last-resort collections), GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (glibc's first
+ * threshold, kept fixed; glibc's rising one cannot be chosen back: compare with the code before).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
