@@ -8,9 +8,10 @@
  * (daemon/table-cache.ts, daemon/heap-release.ts: the collection's pause and RSS before and after
  * are printed from A's log). Anchor: the same
  * daemon with an empty store, whose RSS each row is also compared with.
- * Run: node bench/memory.ts [N] [dir] [--sync-seconds S] [--force]
+ * Run: node bench/memory.ts [N] [dir] [--sync-seconds S | --sync-envelopes K] [--force]
  *   dir keeps the filled store for the next run (B's store is emptied at each run);
- *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N).
+ *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N);
+ *   --sync-envelopes: until B holds K (what A serves does not then depend on the machine's load).
  * The daemons run with their memory settings (daemon/runtime-tuning.ts); to compare without
  * one, choose it: NODE_OPTIONS=--max-semi-space-size=16 (V8's default), --no-expose-gc (no
  * last-resort collections), GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (glibc's first
@@ -25,11 +26,13 @@ import { fillStore } from './fill-store.ts';
 import { quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
-const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--sync-seconds');
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--sync-seconds' && all[i - 1] !== '--sync-envelopes');
 const N = Number(positional[0] ?? 1_000_000);
 const root = positional[1] ?? tempDir('stagex-memory');
 const syncArg = process.argv.indexOf('--sync-seconds');
-const syncSeconds = syncArg > 0 ? Number(process.argv[syncArg + 1]) : 120;
+const envelopesArg = process.argv.indexOf('--sync-envelopes');
+const syncEnvelopes = envelopesArg > 0 ? Number(process.argv[envelopesArg + 1]) : 0;
+const syncSeconds = syncEnvelopes > 0 ? 0 : syncArg > 0 ? Number(process.argv[syncArg + 1]) : 120;
 
 async function cluster(): Promise<Member[]> {
   const saved = join(root, `cluster-${N}.json`);
@@ -148,13 +151,13 @@ startMember(b!);
 const synced = async () => (await health(b!).catch(() => undefined))?.envelopes ?? 0;
 await until('b synced long enough', async () => {
   await watch();
-  return syncSeconds > 0 ? performance.now() - t > syncSeconds * 1000 : (await synced()) === N;
+  return syncSeconds > 0 ? performance.now() - t > syncSeconds * 1000 : (await synced()) >= (syncEnvelopes || N);
 }, syncSeconds > 0 ? syncSeconds * 1000 + 60_000 : 3_600_000);
 const got = await synced();
 const syncS = (performance.now() - t) / 1000;
 const [servedCpu, receivedCpu] = [(await cpuOf(a!)) - cpuBefore, await cpuOf(b!)];
 row('A: peak while B syncs from it', peak);
-row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : 'B: after syncing everything', await rssOf(b!), '-');
+row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : syncEnvelopes > 0 ? `B: after syncing ${syncEnvelopes}` : 'B: after syncing everything', await rssOf(b!), '-');
 await stopMember(b!);
 const released = await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
 row('A: after the sync, tables released', await rssOf(a!));
