@@ -162,7 +162,7 @@ await stopMember(b!);
 const released = await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
 row('A: after the sync, tables released', await rssOf(a!));
 console.log(`  A's anonymous memory by mapping (smaps): ${await anonOf(a!)}`);
-const collected = (r: Record<string, unknown>) => r.gc === 'last-resort' ? `RSS ${r.rssMb} -> ${r.rssAfterGcMb} MB, paused ${r.gcMs} ms` : `none (${r.gc ?? 'not in this version'}, RSS ${r.rssMb ?? '?'} MB)`;
+const collected = (r: Record<string, unknown>) => r.gc === 'last-resort' ? `RSS ${r.rssMb} -> ${r.rssAfterGcMb} MB, paused ${r.gcMs} ms (${r.gcCpuMs} ms CPU)` : `none (${r.gc ?? 'not in this version'}, RSS ${r.rssMb ?? '?'} MB)`;
 console.log(`  A's last-resort GC after the start-up scans: ${collected(startUp)}; after the sync: ${collected(released)}${mark}`);
 console.log(`first answer ${(firstAnswer / 1000).toFixed(2)} s after start (target < 2 s; empty store: ${(emptyStart / 1000).toFixed(2)} s); hash index loaded in ${(Number(ready.ms) / 1000).toFixed(2)} s${mark}`);
 console.log(`/status answered in ${statusMs.toFixed(0)} ms (${st.store.envelopes} envelopes, ${st.store.identities} identities); B got ${got} envelopes in ${syncS.toFixed(1)} s (${(got / syncS).toFixed(0)}/s)${mark}`);

@@ -33,7 +33,7 @@ export function collectionDue(rssMb: number, lastMb: number | undefined, growthM
 }
 
 export interface HeapRelease {
-  /** Collects if due; returns the fields a log line says of it (collected or why not; pause and RSS before and after, MB). */
+  /** Collects if due; returns the fields a log line says of it (collected or why not; the pause, wall and CPU of all threads, ms; RSS before and after, MB). */
   release(): Record<string, unknown>;
 }
 
@@ -50,11 +50,12 @@ export function heapRelease(gc: Gc | undefined, log: Log, growthMb = GROWTH_MB):
         return { gc: 'unavailable', rssMb };
       }
       if (!collectionDue(rssMb, lastMb, growthMb)) return { gc: 'not due', rssMb, rssAfterLastGcMb: lastMb };
-      const t = performance.now();
+      const [t, cpu] = [performance.now(), process.cpuUsage()];
       gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
       const gcMs = Math.round(performance.now() - t);
+      const { user, system } = process.cpuUsage(cpu);
       lastMb = mb(process.memoryUsage.rss());
-      return { gc: 'last-resort', gcMs, rssMb, rssAfterGcMb: lastMb };
+      return { gc: 'last-resort', gcMs, gcCpuMs: Math.round((user + system) / 1000), rssMb, rssAfterGcMb: lastMb };
     },
   };
 }
