@@ -16,8 +16,12 @@
  * (GLIBC_TUNABLES glibc.malloc.mmap_threshold; other C libraries ignore it): by default the
  * threshold rises to the size of each mmapped block freed, so after the first 1 MiB sync frame
  * (protocol/sync.ts MAX_FRAME_BYTES) frames and noise's 64 KiB ciphertexts came from the main
- * heap, which only shrinks from its top: after serving ~200,000 envelopes it kept ~55 MB of
- * freed blocks ([heap] in smaps, 48 to 102-107 MB; with the threshold, 12 to 30 MB).
+ * heap, which only shrinks from its top. With a million envelopes, after serving 200,000 the
+ * daemon's resident set was 217-233 MB without the threshold, 191-212 MB with it (bench/memory.ts
+ * --sync-envelopes 200000: [heap] in smaps 48 to 91-103 MB; with it 12-14 to 40-59 MB, and 11 MB
+ * less idle), for ~1.5 ms more CPU per 1000 envelopes served (37-39 ms; mmap's page faults,
+ * ~0.5 ms per MB). What stays in [heap] is freed blocks under 4 KiB (a threshold of 4 KiB
+ * changed nothing) that glibc's malloc_trim would give back (~48 MB), which Node cannot call.
  * (MALLOC_ARENA_MAX=2 was tried too: it did not keep that memory from growing, so it is not set.)
  */
 const FLAGS = [{ flag: '--max-semi-space-size', arg: '--max-semi-space-size=4' }, { flag: '--expose-gc', arg: '--expose-gc' }];
