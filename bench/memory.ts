@@ -4,13 +4,18 @@
  * fill-store.ts), then A starts and its resident set (VmRSS, with its anonymous and file-backed
  * parts, /proc/<pid>/status) is printed beside the target: at its first answer, once its hash
  * index has loaded, idle, after `/status`, after a query, at its peak while an empty daemon B
- * syncs from it, and after that sync once A has released its mapped tables. Anchor: the same
+ * syncs from it, and after that sync once A has released its mapped tables and V8's pooled pages
+ * (daemon/table-cache.ts, daemon/heap-release.ts: the collection's pause and RSS before and after
+ * are printed from A's log). Anchor: the same
  * daemon with an empty store, whose RSS each row is also compared with.
- * Run: node bench/memory.ts [N] [dir] [--sync-seconds S] [--force]
+ * Run: node bench/memory.ts [N] [dir] [--sync-seconds S | --sync-envelopes K] [--force]
  *   dir keeps the filled store for the next run (B's store is emptied at each run);
- *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N).
+ *   --sync-seconds: how long B syncs (default 120; 0: until B holds all N);
+ *   --sync-envelopes: until B holds K (what A serves does not then depend on the machine's load).
  * The daemons run with their memory settings (daemon/runtime-tuning.ts); to compare without
- * them, run with NODE_OPTIONS=--max-semi-space-size=16 (V8's default): a daemon then keeps its own.
+ * one, choose it: NODE_OPTIONS=--max-semi-space-size=16 (V8's default), --no-expose-gc (no
+ * last-resort collections), GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (glibc's first
+ * threshold, kept fixed; glibc's rising one cannot be chosen back: compare with the code before).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -21,11 +26,13 @@ import { fillStore } from './fill-store.ts';
 import { quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
-const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--sync-seconds');
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--sync-seconds' && all[i - 1] !== '--sync-envelopes');
 const N = Number(positional[0] ?? 1_000_000);
 const root = positional[1] ?? tempDir('stagex-memory');
 const syncArg = process.argv.indexOf('--sync-seconds');
-const syncSeconds = syncArg > 0 ? Number(process.argv[syncArg + 1]) : 120;
+const envelopesArg = process.argv.indexOf('--sync-envelopes');
+const syncEnvelopes = envelopesArg > 0 ? Number(process.argv[envelopesArg + 1]) : 0;
+const syncSeconds = syncEnvelopes > 0 ? 0 : syncArg > 0 ? Number(process.argv[syncArg + 1]) : 120;
 
 async function cluster(): Promise<Member[]> {
   const saved = join(root, `cluster-${N}.json`);
@@ -47,6 +54,22 @@ const rssOf = async (m: Member): Promise<Rss> => {
   const lines = (await readFile(`/proc/${m.process!.pid}/status`, 'utf8')).split('\n');
   const kb = (key: string) => Number(lines.find((l) => l.startsWith(`${key}:`))!.split(/\s+/)[1]) / 1024;
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+};
+
+/**
+ * `m`'s anonymous resident memory by mapping kind, MB (/proc/<pid>/smaps): glibc's main malloc
+ * heap ([heap], where a served sync's freed C chunks stay) and the unnamed mappings (V8's heap
+ * pages, glibc's other arenas, mmapped chunks, thread stacks).
+ */
+const anonOf = async (m: Member): Promise<string> => {
+  const kb = { heap: 0, unnamed: 0 };
+  let kind: keyof typeof kb | undefined;
+  for (const line of (await readFile(`/proc/${m.process!.pid}/smaps`, 'utf8')).split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) kind = mapping[1] === '[heap]' ? 'heap' : mapping[1] === '' ? 'unnamed' : undefined;
+    else if (kind && line.startsWith('Rss:')) kb[kind] += Number(line.split(/\s+/)[1]);
+  }
+  return `[heap] ${(kb.heap / 1024).toFixed(0)} MB, unnamed anonymous ${(kb.unnamed / 1024).toFixed(0)} MB`;
 };
 
 /** CPU seconds (user + system) `m`'s process has used, from /proc/<pid>/stat: a figure the machine's load does not change. */
@@ -101,8 +124,10 @@ const firstAnswer = await start(a!);
 row('A: at its first answer', await rssOf(a!));
 const ready = await logged(a!, 'index.ready', 300_000);
 row('A: index loaded', await rssOf(a!));
+const startUp = await logged(a!, 'store.tables_released', 120_000, 'start-up scans done');
 await pause(10_000);
 row('A: idle 10 s later', await rssOf(a!));
+console.log(`  A's anonymous memory by mapping (smaps): ${await anonOf(a!)}`);
 const s0 = performance.now();
 const st = await status(a!);
 const statusMs = performance.now() - s0;
@@ -126,16 +151,19 @@ startMember(b!);
 const synced = async () => (await health(b!).catch(() => undefined))?.envelopes ?? 0;
 await until('b synced long enough', async () => {
   await watch();
-  return syncSeconds > 0 ? performance.now() - t > syncSeconds * 1000 : (await synced()) === N;
+  return syncSeconds > 0 ? performance.now() - t > syncSeconds * 1000 : (await synced()) >= (syncEnvelopes || N);
 }, syncSeconds > 0 ? syncSeconds * 1000 + 60_000 : 3_600_000);
 const got = await synced();
 const syncS = (performance.now() - t) / 1000;
 const [servedCpu, receivedCpu] = [(await cpuOf(a!)) - cpuBefore, await cpuOf(b!)];
 row('A: peak while B syncs from it', peak);
-row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : 'B: after syncing everything', await rssOf(b!), '-');
+row(syncSeconds > 0 ? `B: after ${syncSeconds} s of sync` : syncEnvelopes > 0 ? `B: after syncing ${syncEnvelopes}` : 'B: after syncing everything', await rssOf(b!), '-');
 await stopMember(b!);
-await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
+const released = await logged(a!, 'store.tables_released', 120_000, 'sync quiet');
 row('A: after the sync, tables released', await rssOf(a!));
+console.log(`  A's anonymous memory by mapping (smaps): ${await anonOf(a!)}`);
+const collected = (r: Record<string, unknown>) => r.gc === 'last-resort' ? `RSS ${r.rssMb} -> ${r.rssAfterGcMb} MB, paused ${r.gcMs} ms (${r.gcCpuMs} ms CPU)` : `none (${r.gc ?? 'not in this version'}, RSS ${r.rssMb ?? '?'} MB)`;
+console.log(`  A's last-resort GC after the start-up scans: ${collected(startUp)}; after the sync: ${collected(released)}${mark}`);
 console.log(`first answer ${(firstAnswer / 1000).toFixed(2)} s after start (target < 2 s; empty store: ${(emptyStart / 1000).toFixed(2)} s); hash index loaded in ${(Number(ready.ms) / 1000).toFixed(2)} s${mark}`);
 console.log(`/status answered in ${statusMs.toFixed(0)} ms (${st.store.envelopes} envelopes, ${st.store.identities} identities); B got ${got} envelopes in ${syncS.toFixed(1)} s (${(got / syncS).toFixed(0)}/s)${mark}`);
 console.log(`CPU per 1000 envelopes synced: A (serving) ${(servedCpu * 1e6 / Math.max(1, got)).toFixed(0)} ms, B (receiving, from its start) ${(receivedCpu * 1e6 / Math.max(1, got)).toFixed(0)} ms`);

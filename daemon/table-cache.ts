@@ -8,9 +8,12 @@
  * tables by ones of which only the index block and one data block were read: RssFile went from
  * 185 to 73 MB (1M store; 57 MB of it is the node binary), in ~0.2 s, on a busy machine.
  * This runs once the start-up scans are done, and again when sync traffic has gone quiet for
- * one interval after some.
+ * one interval after some; each time, V8's pooled pages are then handed back too when the
+ * resident set has grown enough for it (daemon/heap-release.ts), in the same log line.
  */
 import type { AttestationStore } from '../store/store.ts';
+import { exposedGc, heapRelease, type HeapRelease } from './heap-release.ts';
+import type { Log } from './log.ts';
 import type { HashIndex } from './net/hash-index.ts';
 
 /** Point reads per cool-down: well over the 64 cached tables, spread over all of them. */
@@ -25,7 +28,9 @@ export interface TableCacheInit {
   activity: () => number;
   /** Between two looks at `activity`. Default 15 s. */
   intervalMs?: number;
-  log: (event: string, fields: Record<string, unknown>) => void;
+  log: Log;
+  /** After each release of the tables. Default: last-resort collections with the exposed gc(), if any. */
+  heap?: HeapRelease;
 }
 
 /** Starts cooling the table cache; returns its stop. */
@@ -33,11 +38,13 @@ export function coolTableCache(init: TableCacheInit): () => void {
   let seen = init.activity();
   let busy = false;
   let stopped = false;
+  const heap = init.heap ?? heapRelease(exposedGc(), init.log);
   const cool = async (reason: string) => {
     const t = performance.now();
     const hashes = init.index.sample(READS);
     await init.store.getMany(hashes);
-    init.log('store.tables_released', { reason, reads: hashes.length, ms: Math.round(performance.now() - t) });
+    const ms = Math.round(performance.now() - t);
+    init.log('store.tables_released', { reason, reads: hashes.length, ms, ...heap.release() });
   };
   const failed = (error: Error) => {
     if (!stopped) init.log('store.error', { error: `releasing mapped tables: ${error.message}` });
