@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readFile, unlink } from 'node:fs/promises';
+import { lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DaemonError } from './errors.ts';
 import { requirePrivateDir } from './private-dir.ts';
@@ -31,25 +31,24 @@ export interface ApiToken {
 /**
  * Writes a fresh token to `<configDir>/api.token`. Call it while holding the store lock: a file
  * already there is then a dead daemon's of this config, removed if this user owns it (refused
- * otherwise), and the new one is created exclusively (O_EXCL, no symlink followed) with 0600.
+ * otherwise). The token is written to `api.token.new`, created exclusively (O_EXCL, no symlink
+ * followed) with 0600, and renamed into place: a start killed at any moment leaves the token
+ * file whole or absent, never empty (a CLI would refuse an empty one until the next start).
  */
 export async function writeApiToken(configDir: string): Promise<ApiToken> {
   const path = apiTokenPath(configDir);
+  const staging = `${path}.new`;
   await requirePrivateDir(configDir, 0o022, `api token ${path}`);
-  const stale = await lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
-  if (stale) {
-    if (!stale.isFile() || stale.uid !== process.getuid!()) {
-      throw new DaemonError('INSECURE_DIR', `api token ${path}: expected nothing there or a regular file of this user (a dead daemon's), got ${stale.isFile() ? `a file of uid ${stale.uid}` : kindOf(stale)}; remove it`);
-    }
-    await unlink(path);
-  }
+  await removeDeadFile(path);
+  await removeDeadFile(staging);
   const token = randomBytes(32).toString('hex');
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const handle = await open(staging, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await handle.writeFile(`${token}\n`);
   } finally {
     await handle.close();
   }
+  await rename(staging, path);
   return {
     token,
     async remove() {
@@ -57,6 +56,16 @@ export async function writeApiToken(configDir: string): Promise<ApiToken> {
       if (held?.trim() === token) await unlink(path);
     },
   };
+}
+
+/** Removes a dead daemon's file at `path`, if this user owns it; anything else there is refused. */
+async function removeDeadFile(path: string): Promise<void> {
+  const stale = await lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+  if (!stale) return;
+  if (!stale.isFile() || stale.uid !== process.getuid!()) {
+    throw new DaemonError('INSECURE_DIR', `api token ${path}: expected nothing there or a regular file of this user (a dead daemon's), got ${stale.isFile() ? `a file of uid ${stale.uid}` : kindOf(stale)}; remove it`);
+  }
+  await unlink(path);
 }
 
 /**
