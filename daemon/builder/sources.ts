@@ -145,15 +145,22 @@ async function download(mirror: string, tmp: string, timeoutMs: number, maxBytes
   arm();
   try {
     const body = await open(new URL(mirror), both);
-    await pipeline(body, async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        arm();
-        bytes += chunk.length;
-        if (bytes > maxBytes) throw new TooLarge();
-        hasher.update(chunk);
-        yield chunk;
-      }
-    }, createWriteStream(tmp, { flags: 'wx' }), { signal: both });
+    const file = createWriteStream(tmp, { flags: 'wx' });
+    try {
+      await pipeline(body, async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          arm();
+          bytes += chunk.length;
+          if (bytes > maxBytes) throw new TooLarge();
+          hasher.update(chunk);
+          yield chunk;
+        }
+      }, file, { signal: both });
+    } finally {
+      // The pipeline settles without waiting for the file stream to finish opening and closing
+      // its file: the caller's rm then ran beside the open and, about 1 fetch in 1,000, missed it.
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
+    }
     return { hash: hasher.digest('hex'), bytes };
   } catch (error) {
     if (silence.signal.aborted && signal?.aborted !== true) throw new Error(`timed out: nothing received for ${timeoutMs} ms`, { cause: error });
