@@ -31,11 +31,12 @@ export async function storedTimes(members: readonly Member[]): Promise<Map<strin
 
 /**
  * Follows the members' logs (`member.log`, filled as lines arrive) for `verdict.trusted`: per
- * image, the times the daemons logged it. `poll()` reads the lines that arrived since the last
- * call and returns how many such lines there are in all.
+ * image, the times the daemons logged it and which daemon did. `poll()` reads the lines that
+ * arrived since the last call and returns how many such lines there are in all.
  */
-export function trustedFollower(members: readonly Member[]): { times: Map<string, number[]>; poll: () => number } {
+export function trustedFollower(members: readonly Member[]): { times: Map<string, number[]>; by: Map<string, string[]>; poll: () => number } {
   const times = new Map<string, number[]>();
+  const by = new Map<string, string[]>();
   const read = members.map(() => 0);
   let count = 0;
   const poll = () => {
@@ -45,12 +46,32 @@ export function trustedFollower(members: readonly Member[]): { times: Map<string
         if (!line.includes('"verdict.trusted"')) continue;
         const { time, image } = JSON.parse(line) as { time: string; image: string };
         times.set(image, [...(times.get(image) ?? []), Date.parse(time)]);
+        by.set(image, [...(by.get(image) ?? []), m.name]);
         count += 1;
       }
     });
     return count;
   };
-  return { times, poll };
+  return { times, by, poll };
+}
+
+/**
+ * Where the slowest messages (all-stored latency >= `floor`) lost their time: whether one daemon
+ * was late alone (the gap between the last daemon and the one before it, against the latency),
+ * which daemons were last, and in which seconds of the run the messages were submitted (a stall
+ * of the whole cluster puts them in the same seconds).
+ */
+export function tailBreakdown(sent: ReadonlyMap<string, number>, times: ReadonlyMap<string, number[]>, by: ReadonlyMap<string, string[]>, floor: number, start: number): string {
+  const rows = [...sent].flatMap(([image, at]) => {
+    const t = times.get(image) ?? [];
+    const order = t.map((time, i) => ({ time, name: by.get(image)![i]! })).sort((a, b) => a.time - b.time);
+    const last = order.at(-1);
+    if (!last || last.time - at < floor || order.length < 2) return [];
+    return [{ latency: last.time - at, alone: last.time - order.at(-2)!.time, half: order[Math.floor(order.length / 2)]!.time - at, last: last.name, second: Math.floor((at - start) / 1000) }];
+  });
+  const count = (xs: readonly (string | number)[]) => [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string | number, number>())].sort((a, b) => b[1] - a[1]).map(([x, n]) => (n > 1 ? `${x} x${n}` : `${x}`)).join(', ');
+  return `${rows.length} messages >= ${floor} ms: latency to half the daemons ${rows.map((r) => r.half).sort((a, b) => a - b).join('/')} ms; ` +
+    `last daemon late alone by ${rows.map((r) => r.alone).sort((a, b) => a - b).join('/')} ms; last daemon ${count(rows.map((r) => r.last))}; submitted in second ${count(rows.map((r) => r.second))}`;
 }
 
 /**

@@ -20,7 +20,7 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../protocol/keys.ts';
 import { readKeyFile } from '../daemon/keyfile.ts';
 import { missingTunable } from '../daemon/runtime-tuning.ts';
-import { allStoredLatencies, clusterCpuMs, clusterIo, percentile, trustedFollower, type Io } from './propagation-latency.ts';
+import { allStoredLatencies, clusterCpuMs, clusterIo, percentile, tailBreakdown, trustedFollower, type Io } from './propagation-latency.ts';
 import { busy, quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
@@ -116,6 +116,7 @@ for (const seed of seeds) {
     const perMessage = cpu.ms / messages / daemons;
     const overIdle = (cpu.ms - (idleMsPerSecond * cpu.wall) / 1000) / messages / daemons;
     console.log(`seed ${seed}: ${daemons} daemons, ${messages} messages at ${rate}/s: all-stored latency p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; lost (daemon, message) pairs: ${lost}${mark}`);
+    console.log(`seed ${seed}: tail: ${tailBreakdown(sent, follower.times, follower.by, percentile(latencies, 0.99), start + (WARMUP * 1000) / rate)}`);
     console.log(`seed ${seed}: per message per daemon ${per('writes').toFixed(1)} write and ${per('reads').toFixed(1)} read system calls, ${(per('bytesWritten') / 1024).toFixed(1)} KiB written, ${(per('bytesRead') / 1024).toFixed(1)} KiB read (over idle)`);
     console.log(`seed ${seed}: sync during the run: ${syncAfter.rounds - syncBefore.rounds} rounds, ${syncAfter.received - syncBefore.received} envelopes received, ${syncAfter.added - syncBefore.added} stored, of ${(messages + WARMUP) * daemons} stores with the warm-up`);
     console.log(`seed ${seed}: CPU per message per daemon ${perMessage.toFixed(2)} ms (${(overIdle).toFixed(2)} ms over idle; cluster ${Math.round(cpu.ms)} ms CPU in ${(cpu.wall / 1000).toFixed(1)} s)${mark}`);
