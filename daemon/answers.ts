@@ -3,10 +3,10 @@
  * surfaces say the same thing (the CLI asks a running daemon's API for them, and computes them
  * itself when no daemon runs).
  */
-import type { Vote } from '../protocol/attestation.ts';
+import { identityKey, type BuildIdentity, type Vote } from '../protocol/attestation.ts';
 import type { ManifestEntry, ManifestVerdict } from '../protocol/manifest.ts';
 import type { CountedEvidence } from '../protocol/vsa.ts';
-import type { Verdict } from '../protocol/threshold.ts';
+import { decide, type Verdict } from '../protocol/threshold.ts';
 import type { OpenpgpVote } from '../protocol/stagex-signature.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
 import type { StoreProblem } from '../store/errors.ts';
@@ -37,6 +37,12 @@ export async function answerQuery(store: AttestationStore, policy: TrustPolicy, 
   const { verdicts, problems } = await verdictsFor(store, policy, { image: params.image });
   const openpgp = await store.openpgpVotes([params.image]);
   return { kind: 'verdicts', verdicts, openpgp: openpgp.votes, problems: [...problems, ...openpgp.problems] };
+}
+
+/** The verdicts of these builds only, with one point read each: never a scan of the store. */
+export async function answerVerdicts(store: AttestationStore, policy: TrustPolicy, identities: readonly BuildIdentity[]): Promise<{ verdicts: Verdict[]; problems: StoreProblem[] }> {
+  const { votes, problems } = await store.votesForIdentities(identities.map(identityKey));
+  return { verdicts: decide(votes, policy), problems };
 }
 
 export type VerifyAnswer = ManifestVerdict & { counted: CountedEvidence[]; problems: StoreProblem[] };

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { StagexError } from '../protocol/errors.ts';
 import { MAX_ENVELOPE_BYTES } from '../protocol/dsse.ts';
-import { imageNameSchema, sha256HexSchema } from '../protocol/statement.ts';
+import { imageNameSchema, platformSchema, sha256HexSchema } from '../protocol/statement.ts';
 import { MAX_SIGNATURE_BYTES } from '../protocol/stagex-signature.ts';
 
 const querySchema = z.strictObject({
@@ -21,6 +21,14 @@ const verifySchema = z.strictObject({
   entries: z.array(z.strictObject({ image: imageNameSchema, digest: sha256HexSchema, where: z.string().max(512).default('api') })).min(1).max(100_000),
 });
 export type VerifyEntries = z.output<typeof verifySchema>['entries'];
+
+/** Builds per POST /verdicts: 50,000 of ~150 bytes fit the body limit. */
+export const VERDICTS_PER_REQUEST = 50_000;
+
+const verdictsSchema = z.strictObject({
+  identities: z.array(z.strictObject({ image: imageNameSchema, platform: platformSchema, inputDigest: sha256HexSchema })).min(1).max(VERDICTS_PER_REQUEST),
+});
+export type VerdictIdentities = z.output<typeof verdictsSchema>['identities'];
 
 /** Files per POST /signatures: 64 files of at most 64 KiB fit the body limit in base64. */
 export const SIGNATURES_PER_REQUEST = 64;
@@ -39,6 +47,8 @@ export type ApiRequest =
   | { route: 'health' | 'status' | 'peers' | 'envelopes' | 'metrics' | 'reload' | 'storeCheck' }
   | { route: 'query'; params: QueryParams }
   | { route: 'verify'; entries: VerifyEntries }
+  /** The verdicts of these builds only: one point read each (what `plan` shows). */
+  | { route: 'verdicts'; identities: VerdictIdentities }
   | { route: 'signatures'; files: { path: string; bytes: Uint8Array }[] }
   /** One DSSE envelope's bytes, validated by the pipeline (protocol/attestation.ts). */
   | { route: 'submit'; bytes: Uint8Array };
@@ -71,7 +81,7 @@ function urlOf(method: string, url: string): URL {
 /** The body bytes a route reads at most; undefined when it reads none. Throws BAD_REQUEST for a target that is not a URL. */
 export function bodyLimit(method: string, url: string): number | undefined {
   const key = `${method} ${urlOf(method, url).pathname}`;
-  return key === 'POST /envelopes' ? MAX_ENVELOPE_BYTES : key === 'POST /verify' || key === 'POST /signatures' ? MAX_BODY : undefined;
+  return key === 'POST /envelopes' ? MAX_ENVELOPE_BYTES : key === 'POST /verify' || key === 'POST /verdicts' || key === 'POST /signatures' ? MAX_BODY : undefined;
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -102,6 +112,7 @@ export function readApiRequest(method: string, url: string, body: Uint8Array): A
     case 'GET /peers': return { route: 'peers' };
     case 'GET /query': return { route: 'query', params: parse(querySchema, Object.fromEntries(target.searchParams), key) };
     case 'POST /verify': return { route: 'verify', entries: parse(verifySchema, json(body, key), key).entries };
+    case 'POST /verdicts': return { route: 'verdicts', identities: parse(verdictsSchema, json(body, key), key).identities };
     case 'POST /signatures': {
       const { files } = parse(signaturesSchema, json(body, key), key);
       return { route: 'signatures', files: files.map((f) => ({ path: f.path, bytes: f.signature })) };

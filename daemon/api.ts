@@ -11,6 +11,8 @@
  *   GET  /peers                     connected peers
  *   GET  /query?image=|digest=|key= verdicts and votes
  *   POST /verify                    {"entries":[{"image","digest","where"?}]} -> manifest verdict
+ *   POST /verdicts                  {"identities":[{"image","platform","inputDigest"}]} -> their verdicts
+ *                                   (one point read each, never a scan: what `plan` shows)
  *   GET  /envelopes                 every stored envelope: JSON lines {"hash","envelope" (base64)}
  *   POST /envelopes                 one DSSE envelope (bytes) -> validated, stored, gossiped
  *   POST /signatures                {"files":[{"path","signature" (base64)}]} StageX OpenPGP signatures,
@@ -38,7 +40,7 @@ import { ProtocolError, StagexError } from '../protocol/errors.ts';
 import type { Registry } from 'prom-client';
 import { DaemonError } from './errors.ts';
 import { StoreError } from '../store/errors.ts';
-import { bodyLimit, HttpError, readApiRequest, requestName, type QueryParams, type VerifyEntries } from './api-request.ts';
+import { bodyLimit, HttpError, readApiRequest, requestName, type QueryParams, type VerdictIdentities, type VerifyEntries } from './api-request.ts';
 import type { PageServer } from './page/server.ts';
 import { kindOf } from './regular-file.ts';
 import { checkRequest, NONCE_HEADER, PROOF_HEADER } from './api-auth.ts';
@@ -51,6 +53,7 @@ export interface ApiHandlers {
   peers(): unknown;
   query(params: QueryParams): Promise<unknown>;
   verify(entries: VerifyEntries): Promise<unknown>;
+  verdicts(identities: VerdictIdentities): Promise<unknown>;
   submit(bytes: Uint8Array): Promise<unknown>;
   /** StageX OpenPGP signature files, verified and stored as votes. */
   signatures(files: { path: string; bytes: Uint8Array }[]): Promise<unknown>;
@@ -94,6 +97,7 @@ async function route(handlers: ApiHandlers, request: IncomingMessage, response: 
     case 'peers': return send(200, handlers.peers());
     case 'query': return send(200, await handlers.query(api.params));
     case 'verify': return send(200, await handlers.verify(api.entries));
+    case 'verdicts': return send(200, await handlers.verdicts(api.identities));
     case 'signatures': return send(200, await handlers.signatures(api.files));
     case 'submit': return send(200, await handlers.submit(api.bytes));
     case 'envelopes': {

@@ -10,7 +10,7 @@ import { readAttestation } from '../protocol/attestation.ts';
 import { keyName, type TrustPolicy } from '../protocol/trust.ts';
 import { AttestationStore } from '../store/store.ts';
 import { checkStore } from '../store/check.ts';
-import { answerQuery, answerVerify } from './answers.ts';
+import { answerQuery, answerVerdicts, answerVerify } from './answers.ts';
 import { startApi, type RunningApi } from './api.ts';
 import { writeApiToken } from './api-token.ts';
 import type { NodeContext } from './context.ts';
@@ -150,6 +150,7 @@ async function startServices(context: NodeContext, options: NodeOptions, started
     peers,
     query: (params) => answerQuery(store, context.policy, params),
     verify: (entries) => answerVerify(store, context.policy, entries),
+    verdicts: (identities) => answerVerdicts(store, context.policy, identities),
     submit,
     signatures: async (files) => ({ outcomes: await (await import('./signature-import.ts')).importSignatures(files, context.keyring, store, new Date()) }),
     envelopes: () => storedEnvelopes(store),

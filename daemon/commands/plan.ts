@@ -12,6 +12,7 @@ import { inputDigests } from '../../protocol/tree/input-digest.ts';
 import { short, table } from '../format.ts';
 import { configPath } from './args.ts';
 import { DaemonError } from '../errors.ts';
+import type { BuildIdentity } from '../../protocol/attestation.ts';
 
 export interface PlannedImage {
   name: string;
@@ -33,7 +34,7 @@ export interface PlannedImage {
  * What this needs (the config, the store, the engine client behind the builder's plan) is
  * loaded only when there is a config: `plan --tree` alone is a fresh process's whole work.
  */
-async function assignmentOf(configFile: string, tree: LoadedTree) {
+async function assignmentOf(configFile: string, tree: LoadedTree, identities: readonly BuildIdentity[]) {
   const { loadConfig } = await import('../config.ts');
   // No config: the plan of the tree alone. A config that is there but bad is an error like anywhere else.
   const config = await loadConfig(configFile).catch((error: unknown) => {
@@ -43,10 +44,14 @@ async function assignmentOf(configFile: string, tree: LoadedTree) {
   if (!config) return undefined;
   const { loadContext } = await import('../context.ts');
   const context = await loadContext(configFile);
-  const [{ planOf }, { ask }, { answerQuery }] = await Promise.all([import('../builder/prepare.ts'), import('../client.ts'), import('../answers.ts')]);
+  const [{ planOf }, { ask }, { answerVerdicts }, { VERDICTS_PER_REQUEST }] = await Promise.all([import('../builder/prepare.ts'), import('../client.ts'), import('../answers.ts'), import('../api-request.ts')]);
   const { plan } = planOf(context, tree);
-  const answer = await ask(context, 'GET', '/query', undefined, (store) => answerQuery(store, context.policy, {}));
-  const verdicts = answer.kind === 'verdicts' ? answer.verdicts : [];
+  // The verdicts of the builds shown only (one point read each), never every vote of the store.
+  const verdicts = [];
+  for (let i = 0; i < identities.length; i += VERDICTS_PER_REQUEST) {
+    const some = identities.slice(i, i + VERDICTS_PER_REQUEST);
+    verdicts.push(...(await ask(context, 'POST', '/verdicts', JSON.stringify({ identities: some }), (store) => answerVerdicts(store, context.policy, some))).verdicts);
+  }
   const key = (image: string, platform: string, inputDigest: string) => `${image} ${platform} ${inputDigest}`;
   const here = new Map<string, 'assigned' | 'needed' | { leftOut: string }>([
     ...plan.steps.map((s) => [key(s.image, s.platform, s.inputDigest), s.chosen ? 'assigned' : 'needed'] as const),
@@ -76,8 +81,10 @@ export function registerPlan(program: Command, env: CommandEnv): void {
       if (tree.errors.length) env.setExit(EXIT.error);
       const requested = images.length ? images : undefined;
       const digests = inputDigests(tree, requested);
-      const assignment = tree.errors.length ? undefined : await assignmentOf(configPath(command), tree);
-      const plan: PlannedImage[] = buildOrder(tree, requested).map((name) => {
+      const order = buildOrder(tree, requested);
+      const identities = order.flatMap((image) => [...digests.get(image)!].map(([platform, inputDigest]) => ({ image, platform, inputDigest })));
+      const assignment = tree.errors.length ? undefined : await assignmentOf(configPath(command), tree, identities);
+      const plan: PlannedImage[] = order.map((name) => {
         const image = tree.images.get(name)!;
         const perPlatform = <T>(f: (platform: string, inputDigest: string) => T) => Object.fromEntries([...digests.get(name)!].map(([platform, d]) => [platform, f(platform, d)]));
         return {

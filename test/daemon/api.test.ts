@@ -60,6 +60,9 @@ describe('local API of a running node', () => {
     assert.equal(q.json.verdicts[0].status, 'trusted');
     const v = await post('/verify', JSON.stringify({ entries: [{ image: 'core-busybox', digest: hex64('d1') }] }));
     assert.equal(v.json.trusted, true);
+    const built = { image: 'core-busybox', platform: 'linux/amd64', inputDigest: facts().inputDigest };
+    const verdicts = await post('/verdicts', JSON.stringify({ identities: [built, { ...built, inputDigest: hex64('never built') }] }));
+    assert.deepEqual(verdicts.json.verdicts.map((x: { identity: unknown; status: string }) => [x.identity, x.status]), [[built, 'trusted']]);
     const status = await get('/status');
     assert.equal(status.json.store.envelopes, 1);
     const metrics = await get('/metrics');
@@ -79,6 +82,8 @@ describe('local API of a running node', () => {
     ['an unknown parameter', () => get('/query?colour=red'), 'BAD_REQUEST'],
     ['a verify body that is not JSON', () => post('/verify', 'nope'), 'BAD_REQUEST'],
     ['verify entries with a short digest', () => post('/verify', JSON.stringify({ entries: [{ image: 'core-x', digest: 'abc' }] })), 'BAD_REQUEST'],
+    ['verdicts of no builds', () => post('/verdicts', JSON.stringify({ identities: [] })), 'BAD_REQUEST'],
+    ['verdicts of a build without its platform', () => post('/verdicts', JSON.stringify({ identities: [{ image: 'core-x', inputDigest: hex64('x') }] })), 'BAD_REQUEST'],
     ['an envelope that is not JSON', () => post('/envelopes', 'garbage'), 'BAD_ENVELOPE'],
     ['an envelope by an unknown key', () => post('/envelopes', envelopeBytes(signer(42))), 'UNKNOWN_SIGNER'],
     ['an envelope over 64 KiB', () => post('/envelopes', new Uint8Array(70_000).fill(32)), 'TOO_LARGE'],
@@ -106,7 +111,7 @@ describe('startApi', () => {
   const failing = (error: Error): ApiHandlers => ({
     health: () => ({}), status: async () => ({}), peers: () => [],
     query: async () => { throw error; },
-    verify: async () => ({}), submit: async () => ({}), signatures: async () => ({}),
+    verify: async () => ({}), verdicts: async () => ({}), submit: async () => ({}), signatures: async () => ({}),
     envelopes: async function* () {}, reload: async () => { throw error; }, storeCheck: async () => ({}), metrics: new Registry(),
   });
   const token = randomBytes(32).toString('hex');

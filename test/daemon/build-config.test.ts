@@ -85,6 +85,17 @@ describe('stagex-node plan with a config', () => {
     });
     for (const image of images) assert.deepEqual(image.attested['linux/amd64'], { status: 'unknown', count: 0, threshold: 1 });
   });
+
+  it('shows the verdict of exactly the planned build: an attestation of another input digest counts nowhere', async () => {
+    const config = await withBuilder({ assign: ['user-greet'] });
+    const planned = async () => JSON.parse((await cli('-c', config, 'plan', '--json')).out) as { images: { name: string; inputDigests: Record<string, string>; attested: Record<string, { status: string }> }[] };
+    const hello = (await planned()).images.find((i) => i.name === 'core-hello')!;
+    const attest = (inputDigest: string) => cli('-c', config, 'attest', '--image', 'core-hello', '--input-digest', inputDigest, '--digest', 'ab'.repeat(32));
+    assert.equal((await attest('cd'.repeat(32))).code, 0);
+    assert.equal((await attest(hello.inputDigests['linux/amd64']!)).code, 0);
+    const statuses = Object.fromEntries((await planned()).images.map((i) => [i.name, i.attested['linux/amd64']!.status]));
+    assert.deepEqual(statuses, { 'bootstrap-stage0': 'unknown', 'core-filesystem': 'unknown', 'core-hello': 'trusted', 'user-greet': 'unknown', 'user-greet-doc': 'unknown' });
+  });
 });
 
 describe('stagex-node plan with a bad config', () => {

@@ -24,7 +24,7 @@ export interface RawRequest {
   nonce: string | string[] | undefined;
 }
 
-const routes = ['/health', '/status', '/peers', '/query', '/verify', '/envelopes', '/signatures', '/metrics', '/', '//[', '/%', '/query/', '/QUERY', '//query', 'http://x/query', '*', ''];
+const routes = ['/health', '/status', '/peers', '/query', '/verify', '/verdicts', '/envelopes', '/signatures', '/metrics', '/', '//[', '/%', '/query/', '/QUERY', '//query', 'http://x/query', '*', ''];
 const query = fc.array(fc.tuple(fc.constantFrom('image', 'digest', 'key', 'colour', '', '__proto__', 'constructor'), fc.oneof(
   fc.constantFrom('core-busybox', `sha256:${HEX}`, HEX, HEX.toUpperCase(), '%', '%zz', '%00', 'a'.repeat(300), ''),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
@@ -38,6 +38,7 @@ const url = fc.oneof(
 const bodies = [
   { entries: [{ image: 'core-busybox', digest: HEX, where: 'digests/core.txt:1' }] },
   { files: [{ path: `core-busybox@sha256=${HEX}/signature-1`, signature: Buffer.from('signed').toString('base64') }] },
+  { identities: [{ image: 'core-busybox', platform: 'linux/amd64', inputDigest: HEX }] },
 ];
 const body: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.constant(new Uint8Array()),
@@ -59,7 +60,7 @@ export const apiRequestTarget: FuzzTarget<RawRequest> = {
   arbitrary: fc.oneof(
     // Most requests name a route the API has, so that its parameters and body are read.
     { arbitrary: fc.record({ method: fc.constant('GET'), url: fc.tuple(fc.constantFrom('/query', '/query', '/health', '/envelopes', '/metrics'), query).map(([path, q]) => `${path}?${q}`), body, authorization: header, nonce }), weight: 3 },
-    { arbitrary: fc.record({ method: fc.constant('POST'), url: fc.constantFrom('/verify', '/signatures', '/envelopes', '/signatures?x=1'), body, authorization: header, nonce }), weight: 3 },
+    { arbitrary: fc.record({ method: fc.constant('POST'), url: fc.constantFrom('/verify', '/verdicts', '/signatures', '/envelopes', '/signatures?x=1'), body, authorization: header, nonce }), weight: 3 },
     { arbitrary: fc.record({ method: fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'get', ''), url, body, authorization: header, nonce }), weight: 2 },
   ),
   decode(request) {
@@ -80,5 +81,6 @@ export const apiRequestTarget: FuzzTarget<RawRequest> = {
     }
     if (request.route === 'verify') for (const e of request.entries) sha256HexSchema.parse(e.digest);
     if (request.route === 'signatures') assert.ok(request.files.length > 0);
+    if (request.route === 'verdicts') for (const i of request.identities) sha256HexSchema.parse(i.inputDigest);
   },
 };
