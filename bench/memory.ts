@@ -14,8 +14,8 @@
  *   --sync-envelopes: until B holds K (what A serves does not then depend on the machine's load).
  * The daemons run with their memory settings (daemon/runtime-tuning.ts); to compare without
  * one, choose it: NODE_OPTIONS=--max-semi-space-size=16 (V8's default), --no-expose-gc (no
- * last-resort collections), GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (glibc's first
- * threshold, kept fixed; glibc's rising one cannot be chosen back: compare with the code before).
+ * last-resort collections); GLIBC_TUNABLES=glibc.malloc.mmap_threshold=<bytes> fixes glibc's
+ * mmap threshold (by default it rises to the largest block freed).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';

@@ -19,7 +19,6 @@ import { envelopeBytes, hex64 } from '../test/helpers/fixtures.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createSeedSigner, decodePrivateKeyPem, type SeedSigner } from '../protocol/keys.ts';
 import { readKeyFile } from '../daemon/keyfile.ts';
-import { missingTunable } from '../daemon/runtime-tuning.ts';
 import { allStoredLatencies, clusterCpuMs, clusterIo, percentile, tailBreakdown, trustedFollower, type Io } from './propagation-latency.ts';
 import { busy, quietMachine } from './quiet.ts';
 
@@ -49,10 +48,9 @@ for (const seed of seeds) {
   const members = await makeCluster(tempDir('stagex-prop'), Array.from({ length: daemons }, (_, i) => `d${i}`), 1, { networkId: 'prop', bootstrapOf });
   const signers: SeedSigner[] = await Promise.all(members.map(async (m) => createSeedSigner(decodePrivateKeyPem(await readKeyFile(join(m.dir, 'signing-key.pem')), m.name))));
   members.forEach((m, i) => {
-    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES };
+    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS };
     // With its settings given, the daemon does not re-execute itself (daemon/runtime-tuning.ts): the profiled process is the one that runs.
     if (i === 0 && profileDir) {
-      process.env.GLIBC_TUNABLES = missingTunable(process.env) ?? saved.GLIBC_TUNABLES;
       process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir} --max-semi-space-size=4 --expose-gc`;
     }
     startMember(m);
