@@ -50,7 +50,7 @@ export interface SyncInit {
   index: HashIndex;
   /** Verifies received envelopes (a worker pool in the daemon). Default: on this thread. */
   verify?: BatchVerifier;
-  /** Time between sync rounds with every connected peer. Default 15 s. */
+  /** Time between sync rounds with every connected peer, each wait drawn within +-25 % of it (jittered). Default 15 s. */
   intervalMs?: number;
   /** Longest wait without progress (a frame written or read) on one stream; past it the peer is misbehaving. Default 15 s. */
   timeoutMs?: number;
@@ -147,6 +147,16 @@ const worstReplyBytes = (count: number) => FRAME_OVERHEAD + count * (FRAME_OVERH
  */
 export function retryDelay(failures: number, retryMs: number, maxRetryMs: number): number {
   return Math.min(maxRetryMs, retryMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
+}
+
+/**
+ * The wait before the next periodic round: the interval +-25 %, drawn anew each time. Nodes
+ * started together (a machine's reboot, a test network, the propagation bench) would otherwise
+ * run every round in step: 20 daemons syncing in the same second every 15 s made the only
+ * slow seconds of a 30/s run (bench/propagation.ts: seconds 7-10 and 24-25 of every seed).
+ */
+export function jittered(intervalMs: number, random: () => number = Math.random): number {
+  return intervalMs * (0.75 + random() / 2);
 }
 
 /**
@@ -254,14 +264,18 @@ export class AttestationSync implements Startable {
     });
     this.#components.events.addEventListener('peer:identify', this.#onIdentify);
     this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect);
-    this.#timer = setInterval(() => {
-      for (const peer of this.#peers()) void this.syncWith(peer);
-    }, this.#init.intervalMs ?? 15_000);
+    const next = () => {
+      this.#timer = setTimeout(() => {
+        for (const peer of this.#peers()) void this.syncWith(peer);
+        next();
+      }, jittered(this.#init.intervalMs ?? 15_000));
+    };
+    next();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#components.events.removeEventListener('peer:identify', this.#onIdentify);
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect);
     await Promise.allSettled(this.#running.values());

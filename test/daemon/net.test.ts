@@ -6,7 +6,7 @@ import { AttestationStore } from '../../store/store.ts';
 import { readAttestation } from '../../protocol/attestation.ts';
 import { startPeer, type RunningPeer } from '../../daemon/net/peer.ts';
 import { attestationGossip, type AttestationGossip, type GossipComponents } from '../../daemon/net/gossip.ts';
-import { retryDelay, syncProtocol, type AttestationSync } from '../../daemon/net/sync.ts';
+import { jittered, retryDelay, syncProtocol, type AttestationSync } from '../../daemon/net/sync.ts';
 import { HashIndex } from '../../daemon/net/hash-index.ts';
 import { Bans } from '../../daemon/net/bans.ts';
 import { TopicValidatorResult, type TopicValidatorFn } from '@libp2p/gossipsub';
@@ -252,5 +252,11 @@ describe('sync with a peer that does not speak the sync protocol', () => {
 describe('retryDelay', () => {
   it('doubles the wait per failure in a row, up to the cap', () => {
     assert.deepEqual([1, 2, 3, 4, 10, 100].map((n) => retryDelay(n, 2000, 300_000)), [2000, 4000, 8000, 16_000, 300_000, 300_000]);
+  });
+});
+
+describe('jittered', () => {
+  it('draws each wait within +-25 % of the interval, so nodes started together drift out of step', () => {
+    assert.deepEqual([0, 0.5, 0.999].map((r) => jittered(15_000, () => r)), [11_250, 15_000, 18_742.5]);
   });
 });
