@@ -70,7 +70,13 @@ export function tailBreakdown(sent: ReadonlyMap<string, number>, times: Readonly
     return [{ latency: last.time - at, alone: last.time - order.at(-2)!.time, half: order[Math.floor(order.length / 2)]!.time - at, last: last.name, second: Math.floor((at - start) / 1000) }];
   });
   const count = (xs: readonly (string | number)[]) => [...xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string | number, number>())].sort((a, b) => b[1] - a[1]).map(([x, n]) => (n > 1 ? `${x} x${n}` : `${x}`)).join(', ');
-  return `${rows.length} messages >= ${floor} ms: latency to half the daemons ${rows.map((r) => r.half).sort((a, b) => a - b).join('/')} ms; ` +
+  const bySecond = new Map<number, number>();
+  for (const [image, at] of sent) {
+    const t = times.get(image) ?? [];
+    if (t.length) bySecond.set(Math.floor((at - start) / 1000), Math.max(bySecond.get(Math.floor((at - start) / 1000)) ?? 0, Math.max(...t) - at));
+  }
+  const slow = [...bySecond].filter(([, worst]) => worst >= floor / 2).map(([second, worst]) => `${second}: ${worst}`);
+  return `seconds of the run whose slowest message took >= ${Math.round(floor / 2)} ms: ${slow.join(', ') || 'none'}; ${rows.length} messages >= ${floor} ms: latency to half the daemons ${rows.map((r) => r.half).sort((a, b) => a - b).join('/')} ms; ` +
     `last daemon late alone by ${rows.map((r) => r.alone).sort((a, b) => a - b).join('/')} ms; last daemon ${count(rows.map((r) => r.last))}; submitted in second ${count(rows.map((r) => r.second))}`;
 }
 

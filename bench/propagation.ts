@@ -7,8 +7,8 @@
  * less than latency) and their system calls and bytes per message (one it does not change). Each daemon dials 2 peers picked by a seeded PRNG (plus a ring, so the
  * graph is connected); every message is verified by every daemon. The daemons run at their
  * normal log level: a message counts as stored on a daemon when it logs `verdict.trusted` for
- * the message's image (threshold 1: its first vote). 50 warm-up messages (JIT, connections) go
- * first and are not counted.
+ * the message's image (threshold 1: its first vote). 10 s of warm-up messages (JIT, connections)
+ * go first and are not counted.
  * Run: node bench/propagation.ts [daemons=20] [messages=1000] [rate=10] [seeds=1,2,3] [--force]
  *   [--profile=DIR]: daemon d0 runs with --cpu-prof into DIR (read with bench/propagation-profile.ts).
  */
@@ -27,7 +27,15 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const [daemons = 20, messages = 1000, rate = 10] = positional.slice(0, 3).map(Number);
 const seeds = (positional[3] ?? '1,2,3').split(',').map(Number);
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice('--profile='.length);
-const WARMUP = 50;
+/**
+ * Warm-up: 10 s of messages at the measured rate (100 at 10/s, 300 at 30/s), not counted. A
+ * cluster started cold builds a backlog over its first ~6 s of traffic while its 20 processes
+ * still compile their hot paths on 2 cores: at 30/s, with 50 or 150 warm-up messages, every
+ * message of the p99 was submitted 5-6 s after the traffic began, and no second after that had
+ * a message past half the p99 (the tail line). The daemons run for days; this measures them warm.
+ */
+const WARMUP_SECONDS = 10;
+const WARMUP = Math.round(WARMUP_SECONDS * rate);
 /** How long after the last submission the run waits for every daemon to store every message. */
 const DRAIN_MS = 15_000;
 
@@ -115,6 +123,9 @@ for (const seed of seeds) {
     const overIdle = (cpu.ms - (idleMsPerSecond * cpu.wall) / 1000) / messages / daemons;
     console.log(`seed ${seed}: ${daemons} daemons, ${messages} messages at ${rate}/s: all-stored latency p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, p99 ${percentile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; lost (daemon, message) pairs: ${lost}${mark}`);
     console.log(`seed ${seed}: tail: ${tailBreakdown(sent, follower.times, follower.by, percentile(latencies, 0.99), start + (WARMUP * 1000) / rate)}`);
+    const released = members.flatMap((m) => m.log.filter((l) => l.includes('"store.tables_released"')).map((l) => ({ name: m.name, ...(JSON.parse(l) as { time: string; gc?: string; gcMs?: number }) })))
+      .filter((e) => Date.parse(e.time) >= start).map((e) => `${e.name} s${Math.floor((Date.parse(e.time) - start) / 1000 - WARMUP_SECONDS)}${e.gc === 'last-resort' ? ` gc ${e.gcMs} ms` : ''}`);
+    console.log(`seed ${seed}: tables released during the run (second of the counted run): ${released.join(', ') || 'none'}`);
     console.log(`seed ${seed}: per message per daemon ${per('writes').toFixed(1)} write and ${per('reads').toFixed(1)} read system calls, ${(per('bytesWritten') / 1024).toFixed(1)} KiB written, ${(per('bytesRead') / 1024).toFixed(1)} KiB read (over idle)`);
     console.log(`seed ${seed}: sync during the run: ${syncAfter.rounds - syncBefore.rounds} rounds, ${syncAfter.received - syncBefore.received} envelopes received, ${syncAfter.added - syncBefore.added} stored, of ${(messages + WARMUP) * daemons} stores with the warm-up`);
     console.log(`seed ${seed}: CPU per message per daemon ${perMessage.toFixed(2)} ms (${(overIdle).toFixed(2)} ms over idle; cluster ${Math.round(cpu.ms)} ms CPU in ${(cpu.wall / 1000).toFixed(1)} s)${mark}`);
