@@ -107,6 +107,9 @@ export interface Engine {
 }
 
 /** An Engine on the Docker Engine API at `init.socketPath`. Connects lazily, per request. */
+/** Tries of a tag that raced another process's tag of the same name. */
+const TAG_ATTEMPTS = 8;
+
 export function connectEngine(init: EngineInit = {}): Engine {
   const socketPath = init.socketPath ?? '/var/run/docker.sock';
   const answerTimeoutMs = init.answerTimeoutMs ?? 5000;
@@ -116,6 +119,12 @@ export function connectEngine(init: EngineInit = {}): Engine {
 
   const dial = <T>(options: DialOptions): Promise<T> =>
     new Promise((resolve, reject) => docker.modem.dial(options, (error, result) => (error ? reject(error) : resolve(result as T))));
+
+  /** Whether two names hold the same image now (either missing: no). */
+  const sameImage = async (a: string, b: string): Promise<boolean> => {
+    const ids = await Promise.all([a, b].map((name) => docker.getImage(name).inspect().then((i) => i.Id, () => undefined)));
+    return ids[0] !== undefined && ids[0] === ids[1];
+  };
 
   /** Maps an API failure to a BuilderError: unreachable socket, missing image, or the engine's own message. */
   const failed = (error: unknown, action: string): BuilderError => {
@@ -228,10 +237,20 @@ export function connectEngine(init: EngineInit = {}): Engine {
     },
 
     async tag(image, repo, tag) {
-      try {
-        await docker.getImage(image).tag({ repo, tag });
-      } catch (error) {
-        throw failed(error, `tag ${image} as ${repo}:${tag}`);
+      // Reproducers sharing one engine tag the same image at once: Docker's containerd store
+      // deletes the name and creates it again, and the loser of that race is told "already
+      // exists". Done is done when the name now holds our image; otherwise try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await docker.getImage(image).tag({ repo, tag });
+          return;
+        } catch (error) {
+          const raced = /already exists/.test((error as Error).message) && attempt < TAG_ATTEMPTS;
+          if (raced && await sameImage(image, `${repo}:${tag}`)) return;
+          if (!raced) throw failed(error, `tag ${image} as ${repo}:${tag}`);
+          // A random pause, so that the racers do not meet again.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * attempt));
+        }
       }
     },
 

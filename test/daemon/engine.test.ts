@@ -160,6 +160,14 @@ describe('connectEngine', () => {
       assert.equal(await engine.hasImage(`${repo}:never-built`), false);
     });
 
+    it('tags two images under one name from 8 callers at once: every call succeeds, one of them holds it (reproducers sharing an engine)', { skip }, async () => {
+      for (const name of ['one', 'two']) await engine.importImage(Readable.from([await contextTar(new Map([['hello', `${name}\n`]]), 'hello')]), repo, `at-once-${name}`);
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 8 }, (_, i) => engine.tag(`${repo}:at-once-${i % 2 ? 'one' : 'two'}`, repo, 'latest-at-once')));
+      }
+      assert.equal(await engine.hasImage(`${repo}:latest-at-once`), true);
+    });
+
     it('when the image is missing, tag and exportImage throw IMAGE_NOT_FOUND', { skip: noEngine }, async () => {
       assert.equal((await rejection(engine.tag(`${repo}:missing`, repo, 'x'))).code, 'IMAGE_NOT_FOUND');
       assert.equal((await rejection(engine.exportImage(`${repo}:missing`))).code, 'IMAGE_NOT_FOUND');
