@@ -4,10 +4,11 @@
  * input digests, so the page can colour an image by the verdict on the build the tree means now.
  */
 import { identityKey } from '../../protocol/attestation.ts';
-import { decide, type Verdict } from '../../protocol/threshold.ts';
+import type { Verdict } from '../../protocol/threshold.ts';
 import { keyName, type TrustPolicy } from '../../protocol/trust.ts';
 import { inputDigests } from '../../protocol/tree/input-digest.ts';
 import type { AttestationStore } from '../../store/store.ts';
+import { answerVerdicts } from '../answers.ts';
 import { loadTree } from '../tree.ts';
 
 export interface PageVerdict {
@@ -30,9 +31,8 @@ export interface PageVerdict {
  * and a store may hold millions of envelopes (older builds are for `stagex-node query`).
  */
 export async function pageVerdicts(store: AttestationStore, policy: TrustPolicy, graph: PageGraph, notable: readonly Verdict[]): Promise<{ verdicts: PageVerdict[]; problems: number }> {
-  const identities = graph.nodes.flatMap((n) => Object.entries(n.inputs).map(([platform, inputDigest]) => identityKey({ image: n.image, platform, inputDigest })));
-  const { votes, problems } = await store.votesForIdentities(identities);
-  const verdicts = decide(votes, policy);
+  const identities = graph.nodes.flatMap((n) => Object.entries(n.inputs).map(([platform, inputDigest]) => ({ image: n.image, platform, inputDigest })));
+  const { verdicts, problems } = await answerVerdicts(store, policy, identities);
   const listed = new Set(verdicts.map((v) => identityKey(v.identity)));
   for (const v of notable) if (!listed.has(identityKey(v.identity))) verdicts.push(v);
   const names = (keyids: readonly string[]) => keyids.map((k) => keyName(policy, k)).sort();
