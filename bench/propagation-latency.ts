@@ -73,7 +73,8 @@ export function tailBreakdown(sent: ReadonlyMap<string, number>, times: Readonly
   const bySecond = new Map<number, number>();
   for (const [image, at] of sent) {
     const t = times.get(image) ?? [];
-    if (t.length) bySecond.set(Math.floor((at - start) / 1000), Math.max(bySecond.get(Math.floor((at - start) / 1000)) ?? 0, Math.max(...t) - at));
+    const second = Math.floor((at - start) / 1000);
+    if (t.length) bySecond.set(second, Math.max(bySecond.get(second) ?? 0, Math.max(...t) - at));
   }
   const slow = [...bySecond].filter(([, worst]) => worst >= floor / 2).map(([second, worst]) => `${second}: ${worst}`);
   return `seconds of the run whose slowest message took >= ${Math.round(floor / 2)} ms: ${slow.join(', ') || 'none'}; ${rows.length} messages >= ${floor} ms: latency to half the daemons ${rows.map((r) => r.half).sort((a, b) => a - b).join('/')} ms; ` +

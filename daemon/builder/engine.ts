@@ -106,10 +106,10 @@ export interface Engine {
   driverStatus(): Promise<unknown>;
 }
 
-/** An Engine on the Docker Engine API at `init.socketPath`. Connects lazily, per request. */
 /** Tries of a tag that raced another process's tag of the same name. */
 const TAG_ATTEMPTS = 8;
 
+/** An Engine on the Docker Engine API at `init.socketPath`. Connects lazily, per request. */
 export function connectEngine(init: EngineInit = {}): Engine {
   const socketPath = init.socketPath ?? '/var/run/docker.sock';
   const answerTimeoutMs = init.answerTimeoutMs ?? 5000;
