@@ -57,16 +57,26 @@ function hasAncestor(id: number, test: (frame: ProfileNode['callFrame']) => bool
 }
 
 const total = profile.timeDeltas.reduce((a, b) => a + b, 0);
-const totals = new Map<string, number>();
+/** Per area: time (each sample weighted by the interval after it) and the count of samples. */
+const totals = new Map<string, { us: number; samples: number }>();
 let elapsed = 0;
 profile.samples.forEach((id, i) => {
   elapsed += profile.timeDeltas[i]!;
   if (total - elapsed > last) return;
   const area = areaOf(id);
-  totals.set(area, (totals.get(area) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  const sum = totals.get(area) ?? { us: 0, samples: 0 };
+  sum.us += profile.timeDeltas[i + 1] ?? 0;
+  sum.samples += 1;
+  totals.set(area, sum);
 });
-const busyUs = [...totals].filter(([a]) => a !== '(idle)').reduce((s, [, us]) => s + us, 0);
-console.log(`${file}: ${(busyUs / 1e3).toFixed(0)} ms busy of ${(Math.min(total, last) / 1e6).toFixed(1)} s profiled`);
-for (const [area, us] of [...totals].filter(([a]) => a !== '(idle)').sort((a, b) => b[1] - a[1])) {
-  console.log(`${area.padEnd(22)} ${(us / 1e3).toFixed(0).padStart(7)} ms  ${((100 * us) / busyUs).toFixed(1).padStart(5)} %`);
+const busy = [...totals].filter(([a]) => a !== '(idle)').sort((a, b) => b[1].us - a[1].us);
+const busyUs = busy.reduce((s, [, t]) => s + t.us, 0);
+const busySamples = busy.reduce((s, [, t]) => s + t.samples, 0);
+console.log(`${file}: ${(busyUs / 1e3).toFixed(0)} ms busy of ${(Math.min(total, last) / 1e6).toFixed(1)} s profiled, ${busySamples} busy samples`);
+// On an oversubscribed machine the sampler's intervals stretch (1-48 ms with 20 daemons on 2
+// cores) and a sample lands where the thread next runs: the count of samples, beside the time,
+// tells waiting for a core apart from computing.
+console.log(`${'area'.padEnd(22)} ${'time'.padStart(10)} ${'share'.padStart(7)} ${'samples'.padStart(8)}`);
+for (const [area, t] of busy) {
+  console.log(`${area.padEnd(22)} ${(t.us / 1e3).toFixed(0).padStart(7)} ms ${((100 * t.us) / busyUs).toFixed(1).padStart(5)} % ${((100 * t.samples) / busySamples).toFixed(1).padStart(6)} %`);
 }

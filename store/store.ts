@@ -191,13 +191,15 @@ export class AttestationStore {
 
   async #putMany(attestations: readonly Attestation[]): Promise<PutResult[]> {
     await this.#writable();
-    const stored = await this.#env.getMany(attestations.map((a) => a.hash));
-    const unique = new Set<string>();
-    attestations.forEach((a, i) => {
-      if (stored[i] === undefined) for (const vote of a.votes) unique.add(identityKey(vote));
-    });
-    const identities = [...unique];
-    const tallies = await this.#tally.getMany(identities);
+    const identities = [...new Set(attestations.flatMap((a) => a.votes.map(identityKey)))];
+    // One read for both: whether each envelope is stored (its value only tested for presence)
+    // and the tallies of every identity it votes for.
+    const read = await this.#db.getMany([
+      ...attestations.map((a) => this.#env.prefixKey(a.hash, 'utf8')),
+      ...identities.map((identity) => this.#tally.prefixKey(identity, 'utf8')),
+    ]);
+    const stored = read.slice(0, attestations.length);
+    const tallies = read.slice(attestations.length);
     const cap = new VoteCap(identities, tallies);
     const fresh = new Map<string, Attestation>();
     const results = attestations.map((attestation, i): PutResult => {
