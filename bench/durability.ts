@@ -17,7 +17,7 @@ import { readAttestation } from '../protocol/attestation.ts';
 import { AttestationStore } from '../store/store.ts';
 import { ingestBatches } from '../daemon/ingest.ts';
 import { inlineVerifier } from '../daemon/verify-pool.ts';
-import { envelopeBytes, hex64, policyOf, signers } from '../test/helpers/fixtures.ts';
+import { numberedEnvelopes, policyOf, signers } from '../test/helpers/fixtures.ts';
 
 const count = Number(process.argv[2] ?? 2000);
 const dir = mkdtempSync(join(process.argv[3] ?? tmpdir(), 'stagex-durability-'));
@@ -25,7 +25,7 @@ const keys = signers(10);
 const policy = policyOf(7, keys);
 const BATCH = 250;
 console.log(`making ${count} envelopes signed by 10 keys; stores in ${dir}`);
-const envelopes = Array.from({ length: count }, (_, i) => envelopeBytes(keys[i % 10]!, { image: `core-pkg${i}`, inputDigest: hex64(`in ${i}`), digest: hex64(`out ${i}`) }));
+const envelopes = numberedEnvelopes(keys, count);
 const batches = Array.from({ length: Math.ceil(count / BATCH) }, (_, i) => envelopes.slice(i * BATCH, (i + 1) * BATCH));
 
 let round = 0;

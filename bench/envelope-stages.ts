@@ -11,7 +11,7 @@ import { readAttestation } from '../protocol/attestation.ts';
 import { canonicalBytes, envelopeHash, parseEnvelope, preAuthEncoding } from '../protocol/dsse.ts';
 import { fromBase64 } from '../protocol/encoding.ts';
 import { parseStatement } from '../protocol/statement.ts';
-import { envelopeBytes, hex64, policyOf, signers } from '../test/helpers/fixtures.ts';
+import { numberedEnvelopes, policyOf, signers } from '../test/helpers/fixtures.ts';
 import { quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
@@ -20,7 +20,7 @@ const COUNT = count ?? 2000;
 const ROUNDS = rounds ?? 3;
 const keys = signers(10);
 const policy = policyOf(7, keys);
-const envelopes = Array.from({ length: COUNT }, (_, i) => envelopeBytes(keys[i % 10]!, { image: `core-pkg${i}`, inputDigest: hex64(`in ${i}`), digest: hex64(`out ${i}`) }));
+const envelopes = numberedEnvelopes(keys, COUNT);
 const parsed = envelopes.map((bytes) => parseEnvelope(bytes, 'bench'));
 const payloads = parsed.map((e) => fromBase64(e.payload, 'payload'));
 const sigs = parsed.map((e) => ({ keyid: e.signatures[0]!.keyid!, sig: fromBase64(e.signatures[0]!.sig, 'sig') }));

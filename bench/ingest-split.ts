@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { AttestationStore } from '../store/store.ts';
 import { ingestBatches } from '../daemon/ingest.ts';
 import { inlineVerifier } from '../daemon/verify-pool.ts';
-import { envelopeBytes, hex64, policyOf, signers } from '../test/helpers/fixtures.ts';
+import { numberedEnvelopes, policyOf, signers } from '../test/helpers/fixtures.ts';
 import { quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
@@ -20,7 +20,7 @@ const COUNT = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 5
 const BATCH = 250;
 const keys = signers(10);
 const policy = policyOf(7, keys);
-const envelopes = Array.from({ length: COUNT }, (_, i) => envelopeBytes(keys[i % 10]!, { image: `core-pkg${i}`, inputDigest: hex64(`in ${i}`), digest: hex64(`out ${i}`) }));
+const envelopes = numberedEnvelopes(keys, COUNT);
 const batches = Array.from({ length: Math.ceil(COUNT / BATCH) }, (_, i) => envelopes.slice(i * BATCH, (i + 1) * BATCH));
 const dir = mkdtempSync(join(tmpdir(), 'stagex-bench-split-'));
 

@@ -20,7 +20,7 @@ import { fromBase64 } from '../protocol/encoding.ts';
 import { AttestationStore } from '../store/store.ts';
 import { ingestBatches } from '../daemon/ingest.ts';
 import { inlineVerifier, VerifyPool, type BatchVerifier } from '../daemon/verify-pool.ts';
-import { envelopeBytes, hex64, policyOf, signers } from '../test/helpers/fixtures.ts';
+import { numberedEnvelopes, policyOf, signers } from '../test/helpers/fixtures.ts';
 import { quietMachine } from './quiet.ts';
 
 const { mark } = quietMachine();
@@ -30,7 +30,7 @@ const ROUNDS = rounds ?? 3;
 const BATCH = 250;
 const keys = signers(10);
 const policy = policyOf(7, keys);
-const envelopes = Array.from({ length: COUNT }, (_, i) => envelopeBytes(keys[i % 10]!, { image: `core-pkg${i}`, inputDigest: hex64(`in ${i}`), digest: hex64(`out ${i}`) }));
+const envelopes = numberedEnvelopes(keys, COUNT);
 const size = Math.round(envelopes.reduce((n, e) => n + e.length, 0) / COUNT);
 console.log(`${COUNT} envelopes of ~${size} bytes signed by 10 keys, batches of ${BATCH}, best of ${ROUNDS} alternated rounds, Node ${process.version}`);
 

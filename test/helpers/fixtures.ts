@@ -57,6 +57,17 @@ export function envelopeBytes(by: SeedSigner | readonly SeedSigner[], overrides:
   return encodeEnvelope(envelopeNow(PAYLOAD_TYPE, payload, Array.isArray(by) ? by : [by as SeedSigner]));
 }
 
+/**
+ * `count` distinct envelopes, the benches' load: envelope i is build `core-pkg<i>`, signed by
+ * `keys[i % keys.length]` alone; `from` starts the numbering elsewhere (envelopes not yet made).
+ */
+export function numberedEnvelopes(keys: readonly SeedSigner[], count: number, from = 0): Uint8Array[] {
+  return Array.from({ length: count }, (_, n) => {
+    const i = from + n;
+    return envelopeBytes(keys[i % keys.length]!, { image: `core-pkg${i}`, inputDigest: hex64(`in ${i}`), digest: hex64(`out ${i}`) });
+  });
+}
+
 /** The same keys, each verification counted: to show what a refusal cost. */
 export function countingKeys(known: ReadonlyMap<string, KnownKey>): { keys: Map<string, KnownKey>; calls: () => number } {
   let n = 0;
